@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The one exception type the engine throws. Messages are written for the user: they name the file,
+// the field and what was expected ("shard model-00003-of-00013.safetensors is truncated: ...").
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace logitscope {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Thrown when a caller's stop request ended an operation early (load, prefill, generation).
+class Cancelled : public Error {
+ public:
+  explicit Cancelled(const std::string& message = "cancelled") : Error(message) {}
+};
+
+}  // namespace logitscope

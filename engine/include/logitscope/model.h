@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// A loaded model: config, weights bound on a backend, tokenizer and chat template. Immutable after
+// load and shared by sessions.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "logitscope/config.h"
+#include "logitscope/snapshot.h"
+#include "logitscope/types.h"
+
+namespace logitscope {
+
+class Backend;
+class Tokenizer;
+class ChatTemplate;
+
+struct LoadOptions {
+  SnapshotQuery snapshot;
+  BackendKind backend = BackendKind::Cpu;
+  std::int64_t max_context = 8192;   // tokens the caches are sized for
+  int threads = 0;                   // CPU backend worker threads; 0 = hardware concurrency
+  bool load_tokenizer = true;        // read tokenizer.json / chat template when present
+};
+
+struct LoadProgress {
+  std::string stage;                 // "reading config", "weights", ...
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_total = 0;
+};
+// Return false to cancel the load (it then throws logitscope::Cancelled).
+using ProgressFn = std::function<bool(const LoadProgress&)>;
+
+struct ModelInfo {
+  std::filesystem::path snapshot_dir;
+  ModelConfig config;
+  BackendKind backend = BackendKind::Cpu;
+  std::uint64_t parameter_count = 0;
+  std::uint64_t weight_bytes = 0;          // as stored in the files
+  std::uint64_t decode_bytes_per_token = 0;  // weights read for one decoded token (active experts only)
+  std::uint64_t device_bytes = 0;          // memory the backend holds for weights
+  std::string device_name;                 // "CPU (16 threads)", "NVIDIA H100 80GB HBM3"
+};
+
+class Model {
+ public:
+  // Throws logitscope::Error (or Cancelled) with a message naming the file and field at fault.
+  static std::unique_ptr<Model> load(const LoadOptions& options, const ProgressFn& progress = {});
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelInfo& info() const { return info_; }
+  const ModelConfig& config() const { return info_.config; }
+  Backend& backend() const { return *backend_; }
+  // Null when the snapshot has no tokenizer.json / chat template (fixture checkpoints).
+  const Tokenizer* tokenizer() const { return tokenizer_.get(); }
+  const ChatTemplate* chat_template() const { return chat_template_.get(); }
+
+ private:
+  Model() = default;
+  ModelInfo info_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<ChatTemplate> chat_template_;
+};
+
+}  // namespace logitscope

@@ -1,0 +1,7 @@
+list(APPEND LOGITSCOPE_ENGINE_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/config.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/snapshot.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/tensor.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/safetensors.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/weights.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/model.cpp)
