@@ -60,10 +60,12 @@ class Model {
   // Null when the snapshot has no tokenizer.json / chat template (fixture checkpoints).
   const Tokenizer* tokenizer() const { return tokenizer_.get(); }
   const ChatTemplate* chat_template() const { return chat_template_.get(); }
+  std::int64_t max_context() const { return max_context_; }
 
  private:
   Model() = default;
   ModelInfo info_;
+  std::int64_t max_context_ = 0;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<ChatTemplate> chat_template_;

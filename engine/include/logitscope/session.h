@@ -76,6 +76,11 @@ class Session {
   void rewind_to(std::int64_t length);
   void reset();
 
+  // Replaces the sequence with `ids`, runs them in one forward pass and returns the logits of every
+  // position, row-major [ids.size(), vocab]; `routing` (optional) gets [ids.size()][moe layers].
+  std::vector<float> evaluate(std::span<const TokenId> ids, std::vector<std::vector<RoutingSlice>>* routing = nullptr,
+                              std::stop_token stop = {});
+
   const std::vector<TokenId>& tokens() const { return tokens_; }
   std::int64_t length() const { return std::int64_t(tokens_.size()); }
   std::int64_t max_context() const;

@@ -77,6 +77,9 @@ class Backend {
   virtual std::vector<float> logits(BackendState& state) = 0;
   // Routing of the last token of the last forward, one slice per MoE layer (empty if not captured).
   virtual std::vector<RoutingSlice> routing(BackendState& state) = 0;
+  // Routing of every token of the last forward when it ran with all_logits ([tokens][moe layers]).
+  // Backends that keep only the last token return just that one.
+  virtual std::vector<std::vector<RoutingSlice>> routing_all(BackendState& state) { return {routing(state)}; }
   // Summarises the last token's distribution and chooses the next token.
   virtual ChoiceResult choose(BackendState& state, const ChoiceRequest& request) = 0;
 

@@ -18,9 +18,11 @@ struct TensorView {
   std::string name;                  // e.g. "backbone.layers.3.mixer.in_proj.weight"
   std::string file;                  // shard file name, for messages
   DType dtype = DType::F32;
+  std::string dtype_name = "F32";    // as written in the file; only F32/F16/BF16 are computable
   std::vector<std::int64_t> shape;
   const std::byte* data = nullptr;   // null when the tensor is absent (optional biases)
   std::size_t nbytes = 0;
+  std::uint64_t file_offset = 0;     // where the bytes start in `file` (for readers that do not map)
 
   bool present() const { return data != nullptr; }
   std::int64_t numel() const;

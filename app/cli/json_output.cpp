@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "json_output.h"
+
+namespace logitscope::cli {
+
+nlohmann::json token_event_json(const TokenEvent& e) {
+  nlohmann::json top = nlohmann::json::array();
+  for (const TopKEntry& t : e.top_k) top.push_back({{"id", t.id}, {"prob", t.prob}, {"logprob", t.logprob}, {"logit", t.logit}});
+  nlohmann::json routing = nlohmann::json::array();
+  for (const RoutingSlice& r : e.routing) routing.push_back({{"layer", r.layer}, {"experts", r.experts}, {"weights", r.weights}});
+  nlohmann::json out = {{"pos", e.pos},         {"id", e.id},           {"prob", e.prob},
+                        {"logprob", e.logprob}, {"entropy", e.entropy}, {"forced", e.forced},
+                        {"top_k", top},         {"routing", routing},
+                        {"timing", {{"forward_ms", e.timing.forward_ms}, {"sample_ms", e.timing.sample_ms}}}};
+  out["text"] = e.text;
+  return out;
+}
+
+std::string dump_json(const nlohmann::json& value) {
+  // Invalid UTF-8 in token text (a byte-level piece) is replaced rather than thrown on.
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace logitscope::cli

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The fp32 CPU reference backend: readable, threaded, and the yardstick the CUDA backend is
+// checked against. Weights stay in the memory-mapped files; only small per-layer tensors are
+// converted to float up front.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "backend/backend.h"
+#include "backend/cpu/cpu_layers.h"
+#include "backend/cpu/linear.h"
+#include "backend/cpu/thread_pool.h"
+#include "logitscope/errors.h"
+#include "session/sampler.h"
+
+namespace logitscope {
+
+namespace cpu {
+
+PreparedLayer prepare_layer(const ModelConfig& c, const LayerWeights& w) {
+  PreparedLayer p;
+  p.norm = w.norm.to_float();
+  if (w.kind == LayerKind::Mamba) {
+    p.conv_weight = w.mamba.conv_weight.to_float();  // [conv_dim, 1, K] == [conv_dim, K]
+    p.conv_bias = w.mamba.conv_bias.present() ? w.mamba.conv_bias.to_float()
+                                              : std::vector<float>(static_cast<std::size_t>(c.mamba_conv_dim()), 0.0f);
+    p.dt_bias = w.mamba.dt_bias.to_float();
+    p.A = w.mamba.A_log.to_float();
+    for (float& a : p.A) a = -std::exp(a);
+    p.D = w.mamba.D.to_float();
+    p.gated_norm = w.mamba.gated_norm.to_float();
+  } else if (w.kind == LayerKind::Moe) {
+    p.correction_bias = w.moe.correction_bias.to_float();
+  }
+  return p;
+}
+
+}  // namespace cpu
+
+namespace {
+
+using cpu::KvCache;
+using cpu::MambaState;
+
+class CpuState : public BackendState {
+ public:
+  std::vector<MambaState> mamba;          // [layers], empty for non-Mamba layers
+  std::vector<KvCache> kv;                // [layers], empty for non-attention layers
+  std::vector<float> logits;              // [rows, vocab] of the last forward
+  std::int64_t logit_rows = 0;
+  std::vector<std::vector<RoutingSlice>> routing;  // [rows][moe layers] of the last forward
+};
+
+class CpuCheckpoint : public RecurrentCheckpoint {
+ public:
+  std::vector<MambaState> mamba;
+  std::uint64_t bytes() const override {
+    std::uint64_t total = 0;
+    for (const auto& m : mamba) total += (m.conv.size() + m.ssm.size()) * sizeof(float);
+    return total;
+  }
+};
+
+class CpuBackend : public Backend {
+ public:
+  CpuBackend(const ModelConfig& config, ModelWeights weights, int threads)
+      : config_(config), weights_(std::move(weights)), pool_(threads) {
+    for (const LayerWeights& layer : weights_.layers) prepared_.push_back(cpu::prepare_layer(config_, layer));
+    norm_f_ = weights_.norm_f.to_float();
+  }
+
+  std::string device_name() const override {
+    return "CPU (" + std::to_string(pool_.size()) + " thread" + (pool_.size() > 1 ? "s" : "") + ")";
+  }
+  std::uint64_t device_bytes() const override { return 0; }  // weights stay in the mapped files
+
+  std::unique_ptr<BackendState> create_state(std::int64_t max_context) override {
+    auto state = std::make_unique<CpuState>();
+    state->max_context = max_context;
+    const auto& c = config_;
+    state->mamba.resize(c.layers.size());
+    state->kv.resize(c.layers.size());
+    for (std::size_t i = 0; i < c.layers.size(); ++i) {
+      if (c.layers[i] == LayerKind::Mamba) {
+        state->mamba[i].conv.assign(static_cast<std::size_t>(c.mamba_conv_dim() * (c.conv_kernel - 1)), 0.0f);
+        state->mamba[i].ssm.assign(
+            static_cast<std::size_t>(std::int64_t(c.mamba_num_heads) * c.mamba_head_dim * c.ssm_state_size), 0.0f);
+      } else if (c.layers[i] == LayerKind::Attention) {
+        const std::size_t n = static_cast<std::size_t>(std::int64_t(c.num_key_value_heads) * max_context * c.head_dim);
+        try {
+          state->kv[i].k.assign(n, 0.0f);
+          state->kv[i].v.assign(n, 0.0f);
+        } catch (const std::bad_alloc&) {
+          throw Error("out of memory allocating the KV cache for " + std::to_string(max_context) +
+                      " tokens; lower the context length");
+        }
+      }
+    }
+    return state;
+  }
+
+  void forward(BackendState& base, std::span<const TokenId> tokens, const ForwardOptions& options,
+               std::stop_token stop) override {
+    auto& state = static_cast<CpuState&>(base);
+    const auto& c = config_;
+    const std::int64_t T = static_cast<std::int64_t>(tokens.size()), H = c.hidden_size;
+    if (T == 0) return;
+    if (state.fed + T > state.max_context)
+      throw Error("the sequence would reach " + std::to_string(state.fed + T) + " tokens, past the context of " +
+                  std::to_string(state.max_context));
+    for (TokenId id : tokens)
+      if (id < 0 || id >= c.vocab_size)
+        throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(c.vocab_size - 1) + ")");
+
+    std::vector<float> h(static_cast<std::size_t>(T * H));  // [T, hidden] residual stream
+    for (std::int64_t t = 0; t < T; ++t) weights_.embeddings.to_float(h.data() + t * H, std::int64_t(tokens[t]) * H, H);
+    std::vector<float> normed(h.size()), mixed(h.size());  // [T, hidden]
+    const bool keep_routing_rows = options.capture_routing;
+    std::vector<std::vector<RoutingSlice>> routing(static_cast<std::size_t>(T));
+    std::vector<RoutingSlice> layer_routing(static_cast<std::size_t>(T));
+
+    for (std::size_t l = 0; l < c.layers.size(); ++l) {
+      if (stop.stop_requested()) throw Cancelled("cancelled during the forward pass");
+      const LayerWeights& w = weights_.layers[l];
+      const cpu::PreparedLayer& p = prepared_[l];
+      for (std::int64_t t = 0; t < T; ++t)
+        cpu::rms_norm(h.data() + t * H, p.norm.data(), H, c.layer_norm_epsilon, normed.data() + t * H);
+      switch (w.kind) {
+        case LayerKind::Mamba:
+          cpu::mamba2_forward(pool_, c, w.mamba, p, state.mamba[l], normed.data(), T, mixed.data());
+          break;
+        case LayerKind::Attention:
+          cpu::attention_forward(pool_, c, w.attention, state.kv[l], state.max_context, state.fed, normed.data(), T,
+                                 mixed.data());
+          break;
+        case LayerKind::Moe:
+          cpu::moe_forward(pool_, c, w.moe, p, static_cast<int>(l), normed.data(), T, mixed.data(),
+                           keep_routing_rows ? layer_routing.data() : nullptr);
+          if (keep_routing_rows)
+            for (std::int64_t t = 0; t < T; ++t) routing[t].push_back(std::move(layer_routing[t]));
+          break;
+        case LayerKind::Mlp:
+          cpu::feed_forward(pool_, w.mlp, H, normed.data(), T, mixed.data());
+          break;
+      }
+      for (std::size_t i = 0; i < h.size(); ++i) h[i] += mixed[i];
+    }
+    state.fed += T;
+
+    // Final norm and the vocabulary projection, for the rows asked for.
+    const std::int64_t first_row = options.all_logits ? 0 : T - 1;
+    const std::int64_t rows = T - first_row;
+    std::vector<float> last(static_cast<std::size_t>(rows * H));
+    for (std::int64_t r = 0; r < rows; ++r)
+      cpu::rms_norm(h.data() + (first_row + r) * H, norm_f_.data(), H, c.layer_norm_epsilon, last.data() + r * H);
+    state.logits.assign(static_cast<std::size_t>(rows * c.vocab_size), 0.0f);
+    cpu::linear(pool_, weights_.lm_head, TensorView{}, last.data(), rows, state.logits.data());
+    state.logit_rows = rows;
+    state.routing.clear();
+    if (keep_routing_rows)
+      for (std::int64_t r = first_row; r < T; ++r) state.routing.push_back(std::move(routing[r]));
+  }
+
+  std::vector<float> logits(BackendState& base) override { return static_cast<CpuState&>(base).logits; }
+
+  std::vector<RoutingSlice> routing(BackendState& base) override {
+    auto& state = static_cast<CpuState&>(base);
+    return state.routing.empty() ? std::vector<RoutingSlice>{} : state.routing.back();
+  }
+  std::vector<std::vector<RoutingSlice>> routing_all(BackendState& base) override {
+    return static_cast<CpuState&>(base).routing;
+  }
+
+  ChoiceResult choose(BackendState& base, const ChoiceRequest& request) override {
+    auto& state = static_cast<CpuState&>(base);
+    if (state.logit_rows == 0) throw Error("no logits yet: run a forward pass first");
+    const std::size_t V = static_cast<std::size_t>(config_.vocab_size);
+    return choose_from_logits(std::span<const float>(state.logits).subspan(state.logits.size() - V, V), request);
+  }
+
+  std::unique_ptr<RecurrentCheckpoint> checkpoint(const BackendState& base) override {
+    const auto& state = static_cast<const CpuState&>(base);
+    auto cp = std::make_unique<CpuCheckpoint>();
+    cp->fed = state.fed;
+    cp->mamba = state.mamba;
+    return cp;
+  }
+
+  void restore(BackendState& base, const RecurrentCheckpoint& checkpoint) override {
+    auto& state = static_cast<CpuState&>(base);
+    const auto& cp = static_cast<const CpuCheckpoint&>(checkpoint);
+    state.mamba = cp.mamba;
+    state.fed = cp.fed;  // attention caches: positions >= fed are simply overwritten later
+    state.logits.clear();
+    state.logit_rows = 0;
+    state.routing.clear();
+  }
+
+  void reset(BackendState& base) override {
+    auto& state = static_cast<CpuState&>(base);
+    for (auto& m : state.mamba) {
+      std::fill(m.conv.begin(), m.conv.end(), 0.0f);
+      std::fill(m.ssm.begin(), m.ssm.end(), 0.0f);
+    }
+    state.fed = 0;
+    state.logits.clear();
+    state.logit_rows = 0;
+    state.routing.clear();
+  }
+
+ private:
+  ModelConfig config_;
+  ModelWeights weights_;
+  ThreadPool pool_;
+  std::vector<cpu::PreparedLayer> prepared_;
+  std::vector<float> norm_f_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(const ModelConfig& config, ModelWeights weights, int threads) {
+  return std::make_unique<CpuBackend>(config, std::move(weights), threads);
+}
+
+}  // namespace logitscope

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The blocks of the fp32 CPU reference. Each runs T tokens at once (T = 1 when decoding) and reads
+// its weights through TensorView, converting small per-layer tensors to float once (PreparedLayer).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backend/cpu/thread_pool.h"
+#include "logitscope/config.h"
+#include "logitscope/events.h"
+#include "model/weights.h"
+
+namespace logitscope::cpu {
+
+// Small tensors of one layer, as float.
+struct PreparedLayer {
+  std::vector<float> norm;            // [hidden]
+  // Mamba
+  std::vector<float> conv_weight;     // [conv_dim, conv_kernel]
+  std::vector<float> conv_bias;       // [conv_dim] (zeros when the model has none)
+  std::vector<float> dt_bias;         // [heads]
+  std::vector<float> A;               // [heads], -exp(A_log)
+  std::vector<float> D;               // [heads]
+  std::vector<float> gated_norm;      // [d_inner]
+  // MoE
+  std::vector<float> correction_bias; // [n_routed_experts]
+};
+
+PreparedLayer prepare_layer(const ModelConfig& config, const LayerWeights& weights);
+
+struct MambaState {
+  std::vector<float> conv;  // [conv_dim, conv_kernel - 1] raw (pre-conv) xBC of the last tokens, oldest first
+  std::vector<float> ssm;   // [heads, head_dim, d_state], fp32
+};
+
+struct KvCache {
+  std::vector<float> k;     // [kv_heads, max_context, head_dim]
+  std::vector<float> v;     // [kv_heads, max_context, head_dim]
+};
+
+// u: [T, hidden] normed input; out: [T, hidden] mixer output (the residual add is the caller's).
+void mamba2_forward(ThreadPool& pool, const ModelConfig& c, const MambaWeights& w, const PreparedLayer& p,
+                    MambaState& state, const float* u, std::int64_t T, float* out);
+
+// pos0: position of the first of the T tokens; the cache holds positions [0, pos0).
+void attention_forward(ThreadPool& pool, const ModelConfig& c, const AttentionWeights& w, KvCache& cache,
+                       std::int64_t max_context, std::int64_t pos0, const float* u, std::int64_t T, float* out);
+
+// routing: [T] slices to fill (or null).
+void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, const PreparedLayer& p, int layer_index,
+                 const float* u, std::int64_t T, float* out, RoutingSlice* routing);
+
+// down(relu(up x)^2), x: [T, in], out: [T, in].
+void feed_forward(ThreadPool& pool, const FeedForwardWeights& w, std::int64_t in, const float* x, std::int64_t T,
+                  float* out);
+
+}  // namespace logitscope::cpu

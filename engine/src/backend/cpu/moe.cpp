@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Mixture of experts (DeepSeek-V3-style router, NemotronH relu^2 experts) and the dense relu^2 MLP.
+//   s      = sigmoid(router u)                     fp32
+//   choice = s + correction_bias                   (selection only)
+//   groups: score = sum of each group's top 2 choices; keep topk_group groups, others -inf
+//   idx    = top-k(choice);  w = s[idx] / (sum s[idx] + 1e-20) if norm_topk_prob;  w *= routed_scaling_factor
+//   out    = fc2( sum_i w_i * expert_idx_i( fc1 u ) ) + shared(u)     (fc1/fc2 only with moe_latent_size)
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "backend/cpu/cpu_layers.h"
+#include "backend/cpu/linear.h"
+
+namespace logitscope::cpu {
+
+void feed_forward(ThreadPool& pool, const FeedForwardWeights& w, std::int64_t in, const float* x, std::int64_t T,
+                  float* out) {
+  const std::int64_t width = w.up.shape[0];
+  std::vector<float> hidden(static_cast<std::size_t>(T * width));  // [T, width]
+  linear(pool, w.up, w.up_bias, x, T, hidden.data());
+  for (float& h : hidden) h = relu_squared(h);
+  linear(pool, w.down, w.down_bias, hidden.data(), T, out);
+  (void)in;
+}
+
+namespace {
+
+struct Choice {
+  std::vector<int> experts;    // [k], by descending selection score (ties: lower id)
+  std::vector<float> weights;  // [k]
+};
+
+Choice route(const ModelConfig& c, const PreparedLayer& p, const float* router_logits) {
+  const int E = c.n_routed_experts, k = c.num_experts_per_tok;
+  std::vector<float> scores(E), choice(E);
+  for (int e = 0; e < E; ++e) {
+    scores[e] = 1.0f / (1.0f + std::exp(-router_logits[e]));
+    choice[e] = scores[e] + p.correction_bias[e];
+  }
+  if (c.n_group > 1) {
+    const int per_group = E / c.n_group;
+    std::vector<float> group_score(c.n_group);
+    for (int g = 0; g < c.n_group; ++g) {
+      std::vector<float> members(choice.begin() + g * per_group, choice.begin() + (g + 1) * per_group);
+      std::partial_sort(members.begin(), members.begin() + 2, members.end(), std::greater<float>());
+      group_score[g] = members[0] + members[1];
+    }
+    std::vector<int> order(c.n_group);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return group_score[a] > group_score[b]; });
+    std::vector<bool> keep(c.n_group, false);
+    for (int i = 0; i < c.topk_group; ++i) keep[order[i]] = true;
+    for (int e = 0; e < E; ++e)
+      if (!keep[e / per_group]) choice[e] = -std::numeric_limits<float>::infinity();
+  }
+  std::vector<int> order(E);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return choice[a] > choice[b]; });
+  Choice out;
+  float total = 0.0f;
+  for (int i = 0; i < k; ++i) {
+    out.experts.push_back(order[i]);
+    out.weights.push_back(scores[order[i]]);
+    total += scores[order[i]];
+  }
+  for (float& w : out.weights) {
+    if (c.norm_topk_prob) w /= (total + 1e-20f);
+    w *= static_cast<float>(c.routed_scaling_factor);
+  }
+  return out;
+}
+
+}  // namespace
+
+void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, const PreparedLayer& p, int layer_index,
+                 const float* u, std::int64_t T, float* out, RoutingSlice* routing) {
+  const std::int64_t H = c.hidden_size, E = c.n_routed_experts;
+  const std::int64_t expert_in = c.moe_latent_size > 0 ? c.moe_latent_size : H;
+
+  std::vector<float> router_logits(static_cast<std::size_t>(T * E));  // [T, E], fp32 router
+  linear(pool, w.router, TensorView{}, u, T, router_logits.data());
+  std::vector<Choice> choices;
+  for (std::int64_t t = 0; t < T; ++t) choices.push_back(route(c, p, router_logits.data() + t * E));
+
+  std::vector<float> expert_input;  // [T, expert_in]
+  const float* x = u;
+  if (c.moe_latent_size > 0) {
+    expert_input.resize(static_cast<std::size_t>(T * expert_in));
+    linear(pool, w.latent_in, w.latent_in_bias, u, T, expert_input.data());
+    x = expert_input.data();
+  }
+
+  // Group tokens by expert so each expert's weights are read once per forward.
+  std::vector<float> routed(static_cast<std::size_t>(T * expert_in), 0.0f);  // [T, expert_in], fp32 sum
+  for (std::int64_t e = 0; e < E; ++e) {
+    std::vector<std::int64_t> tokens;
+    std::vector<float> weights;
+    for (std::int64_t t = 0; t < T; ++t)
+      for (std::size_t i = 0; i < choices[t].experts.size(); ++i)
+        if (choices[t].experts[i] == e) tokens.push_back(t), weights.push_back(choices[t].weights[i]);
+    if (tokens.empty()) continue;
+    const std::int64_t n = static_cast<std::int64_t>(tokens.size());
+    std::vector<float> gathered(static_cast<std::size_t>(n * expert_in)), result(static_cast<std::size_t>(n * expert_in));
+    for (std::int64_t i = 0; i < n; ++i) std::copy_n(x + tokens[i] * expert_in, expert_in, gathered.data() + i * expert_in);
+    feed_forward(pool, w.experts[e], expert_in, gathered.data(), n, result.data());
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t j = 0; j < expert_in; ++j) routed[tokens[i] * expert_in + j] += weights[i] * result[i * expert_in + j];
+  }
+
+  if (c.moe_latent_size > 0) {
+    linear(pool, w.latent_out, w.latent_out_bias, routed.data(), T, out);
+  } else {
+    std::copy(routed.begin(), routed.end(), out);
+  }
+  if (c.n_shared_experts > 0) {
+    std::vector<float> shared(static_cast<std::size_t>(T * H));
+    feed_forward(pool, w.shared, H, u, T, shared.data());
+    for (std::int64_t i = 0; i < T * H; ++i) out[i] += shared[i];
+  }
+  if (routing) {
+    for (std::int64_t t = 0; t < T; ++t) {
+      routing[t].layer = layer_index;
+      routing[t].experts = choices[t].experts;
+      routing[t].weights = choices[t].weights;
+    }
+  }
+}
+
+}  // namespace logitscope::cpu

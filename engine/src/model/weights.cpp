@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Binds every tensor the config implies, by name, with its expected shape. Accepts the spellings
+// transformers has used: "backbone." (checkpoints) or "model." (transformers 5 state dicts) prefixes,
+// "embeddings" or the older "embedding", experts per expert (experts.K.up_proj.weight) or fused
+// 3-D (experts.up_proj [E, I, H]). Every mismatch is collected and reported in one message.
+#include "model/weights.h"
+
+#include <set>
+#include <sstream>
+
+#include "logitscope/errors.h"
+#include "model/safetensors.h"
+
+namespace logitscope {
+
+namespace {
+
+using Shape = std::vector<std::int64_t>;
+
+std::string shape_text(const Shape& shape) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+class Binder {
+ public:
+  Binder(const SafetensorsSet& files, std::string prefix) : files_(files), prefix_(std::move(prefix)) {}
+
+  // Binds `name` (under the prefix unless `absolute`) with `shape`. Records a problem if it is
+  // missing (when required), mis-shaped or of a dtype we cannot compute with.
+  TensorView take(const std::string& name, const Shape& shape, bool required = true, bool absolute = false) {
+    const std::string full = absolute ? name : prefix_ + name;
+    const TensorView* view = files_.find(full);
+    if (!view) {
+      if (required) problems_.push_back("missing tensor " + full + " (expected " + shape_text(shape) + ")");
+      return {};
+    }
+    used_.insert(full);
+    if (view->dtype_name != "F32" && view->dtype_name != "F16" && view->dtype_name != "BF16") {
+      problems_.push_back("tensor " + full + " in " + view->file + " has dtype " + view->dtype_name +
+                          " (expected BF16, F16 or F32)");
+      return {};
+    }
+    if (view->shape != shape) {
+      problems_.push_back("tensor " + full + " in " + view->file + " has shape " + view->shape_string() +
+                          ", expected " + shape_text(shape));
+      return {};
+    }
+    return *view;
+  }
+
+  bool exists(const std::string& name) const { return files_.find(prefix_ + name) != nullptr; }
+  void mark_used(const std::string& full) { used_.insert(full); }
+  const std::string& prefix() const { return prefix_; }
+
+  void finish() {
+    std::vector<std::string> extra;
+    for (const auto& [name, view] : files_.tensors()) {
+      if (used_.count(name) || name.rfind("mtp.", 0) == 0 || name.find(".mtp.") != std::string::npos) continue;
+      extra.push_back(name);
+    }
+    if (!extra.empty()) {
+      std::string list;
+      for (std::size_t i = 0; i < extra.size() && i < 5; ++i) list += (i ? ", " : "") + extra[i];
+      if (extra.size() > 5) list += " and " + std::to_string(extra.size() - 5) + " more";
+      problems_.push_back("unexpected tensor" + std::string(extra.size() > 1 ? "s " : " ") + list +
+                          " (not used by the layers config.json describes)");
+    }
+    if (problems_.empty()) return;
+    std::string message = "weights do not match config.json: ";
+    for (std::size_t i = 0; i < problems_.size() && i < 8; ++i) message += (i ? "; " : "") + problems_[i];
+    if (problems_.size() > 8) message += "; and " + std::to_string(problems_.size() - 8) + " more problems";
+    throw Error(message);
+  }
+
+ private:
+  const SafetensorsSet& files_;
+  std::string prefix_;
+  std::set<std::string> used_;
+  std::vector<std::string> problems_;
+};
+
+FeedForwardWeights bind_feed_forward(Binder& b, const std::string& at, std::int64_t in, std::int64_t width, bool bias) {
+  FeedForwardWeights ff;
+  ff.up = b.take(at + ".up_proj.weight", {width, in});
+  ff.down = b.take(at + ".down_proj.weight", {in, width});
+  if (bias) {
+    ff.up_bias = b.take(at + ".up_proj.bias", {width});
+    ff.down_bias = b.take(at + ".down_proj.bias", {in});
+  }
+  return ff;
+}
+
+void bind_experts(Binder& b, const ModelConfig& c, const std::string& at, MoeWeights& moe) {
+  const std::int64_t in = c.moe_latent_size > 0 ? c.moe_latent_size : c.hidden_size;
+  const std::int64_t width = c.moe_intermediate_size;
+  const std::int64_t n = c.n_routed_experts;
+  // Fused 3-D tensors (transformers 5 in-memory layout), with or without a ".weight" suffix.
+  for (const char* suffix : {"", ".weight"}) {
+    const std::string up_name = at + ".experts.up_proj" + suffix;
+    if (!b.exists(up_name)) continue;
+    TensorView up = b.take(up_name, {n, width, in});
+    TensorView down = b.take(at + ".experts.down_proj" + suffix, {n, in, width});
+    if (!up.present() || !down.present()) return;
+    for (std::int64_t e = 0; e < n; ++e) {
+      FeedForwardWeights ff;
+      ff.up = up.slice0(e);    // [width, in]
+      ff.down = down.slice0(e);  // [in, width]
+      moe.experts.push_back(ff);
+    }
+    return;
+  }
+  for (std::int64_t e = 0; e < n; ++e)
+    moe.experts.push_back(bind_feed_forward(b, at + ".experts." + std::to_string(e), in, width, false));
+}
+
+}  // namespace
+
+ModelWeights bind_model_weights(const ModelConfig& c, const std::filesystem::path& snapshot_dir) {
+  ModelWeights w;
+  w.files = SafetensorsSet::open(snapshot_dir);
+  const SafetensorsSet& files = *w.files;
+
+  std::string prefix = "backbone.";
+  if (!files.find("backbone.norm_f.weight") && files.find("model.norm_f.weight")) prefix = "model.";
+  Binder b(files, prefix);
+
+  const std::int64_t H = c.hidden_size, V = c.vocab_size;
+  const std::string embed_name = b.exists("embeddings.weight") || !b.exists("embedding.weight") ? "embeddings.weight" : "embedding.weight";
+  w.embeddings = b.take(embed_name, {V, H});
+  w.norm_f = b.take("norm_f.weight", {H});
+  if (c.tie_word_embeddings && !files.find("lm_head.weight")) {
+    w.lm_head = w.embeddings;
+  } else {
+    w.lm_head = b.take("lm_head.weight", {V, H}, true, /*absolute=*/true);
+  }
+
+  const std::int64_t d_inner = c.mamba_d_inner(), conv_dim = c.mamba_conv_dim();
+  for (std::size_t i = 0; i < c.layers.size(); ++i) {
+    const std::string at = "layers." + std::to_string(i);
+    const std::string mx = at + ".mixer";
+    LayerWeights layer;
+    layer.kind = c.layers[i];
+    layer.norm = b.take(at + ".norm.weight", {H});
+    switch (layer.kind) {
+      case LayerKind::Mamba: {
+        MambaWeights& m = layer.mamba;
+        const std::int64_t heads = c.mamba_num_heads;
+        m.in_proj = b.take(mx + ".in_proj.weight", {c.mamba_in_proj_dim(), H});
+        if (c.mamba_proj_bias) m.in_proj_bias = b.take(mx + ".in_proj.bias", {c.mamba_in_proj_dim()});
+        m.conv_weight = b.take(mx + ".conv1d.weight", {conv_dim, 1, c.conv_kernel});
+        if (c.use_conv_bias) m.conv_bias = b.take(mx + ".conv1d.bias", {conv_dim});
+        m.dt_bias = b.take(mx + ".dt_bias", {heads});
+        m.A_log = b.take(mx + ".A_log", {heads});
+        m.D = b.take(mx + ".D", {heads});
+        m.gated_norm = b.take(mx + ".norm.weight", {d_inner});
+        m.out_proj = b.take(mx + ".out_proj.weight", {H, d_inner});
+        if (c.mamba_proj_bias) m.out_proj_bias = b.take(mx + ".out_proj.bias", {H});
+        break;
+      }
+      case LayerKind::Attention: {
+        AttentionWeights& a = layer.attention;
+        const std::int64_t q_dim = std::int64_t(c.num_attention_heads) * c.head_dim;
+        const std::int64_t kv_dim = std::int64_t(c.num_key_value_heads) * c.head_dim;
+        a.q_proj = b.take(mx + ".q_proj.weight", {q_dim, H});
+        a.k_proj = b.take(mx + ".k_proj.weight", {kv_dim, H});
+        a.v_proj = b.take(mx + ".v_proj.weight", {kv_dim, H});
+        a.o_proj = b.take(mx + ".o_proj.weight", {H, q_dim});
+        if (c.attention_bias) {
+          a.q_bias = b.take(mx + ".q_proj.bias", {q_dim});
+          a.k_bias = b.take(mx + ".k_proj.bias", {kv_dim});
+          a.v_bias = b.take(mx + ".v_proj.bias", {kv_dim});
+          a.o_bias = b.take(mx + ".o_proj.bias", {H});
+        }
+        break;
+      }
+      case LayerKind::Moe: {
+        MoeWeights& moe = layer.moe;
+        moe.router = b.take(mx + ".gate.weight", {c.n_routed_experts, H});
+        moe.correction_bias = b.take(mx + ".gate.e_score_correction_bias", {c.n_routed_experts});
+        bind_experts(b, c, mx, moe);
+        if (c.n_shared_experts > 0)
+          moe.shared = bind_feed_forward(b, mx + ".shared_experts", H, c.moe_shared_expert_intermediate_size, c.mlp_bias);
+        if (c.moe_latent_size > 0) {
+          moe.latent_in = b.take(mx + ".fc1_latent_proj.weight", {c.moe_latent_size, H});
+          moe.latent_out = b.take(mx + ".fc2_latent_proj.weight", {H, c.moe_latent_size});
+          if (c.mlp_bias) {
+            moe.latent_in_bias = b.take(mx + ".fc1_latent_proj.bias", {c.moe_latent_size});
+            moe.latent_out_bias = b.take(mx + ".fc2_latent_proj.bias", {H});
+          }
+        }
+        break;
+      }
+      case LayerKind::Mlp:
+        layer.mlp = bind_feed_forward(b, mx, H, c.intermediate_size, c.mlp_bias);
+        break;
+    }
+    w.layers.push_back(std::move(layer));
+  }
+  b.finish();
+  for (const auto& [name, view] : files.tensors()) {
+    w.total_bytes += view.nbytes;
+    std::int64_t n = 1;
+    for (auto d : view.shape) n *= d;
+    w.parameter_count += static_cast<std::uint64_t>(n);
+  }
+  return w;
+}
+
+std::uint64_t decode_bytes_per_token(const ModelConfig& c, const ModelWeights& w) {
+  auto bytes = [](const TensorView& t) -> std::uint64_t { return t.present() ? t.nbytes : 0; };
+  auto ff_bytes = [&](const FeedForwardWeights& f) { return bytes(f.up) + bytes(f.down) + bytes(f.up_bias) + bytes(f.down_bias); };
+  std::uint64_t total = w.embeddings.nbytes / static_cast<std::uint64_t>(c.vocab_size);  // one row
+  total += bytes(w.norm_f) + bytes(w.lm_head);
+  for (const LayerWeights& l : w.layers) {
+    total += bytes(l.norm);
+    switch (l.kind) {
+      case LayerKind::Mamba: {
+        const MambaWeights& m = l.mamba;
+        for (const TensorView* t : {&m.in_proj, &m.in_proj_bias, &m.conv_weight, &m.conv_bias, &m.dt_bias, &m.A_log,
+                                    &m.D, &m.gated_norm, &m.out_proj, &m.out_proj_bias})
+          total += bytes(*t);
+        break;
+      }
+      case LayerKind::Attention: {
+        const AttentionWeights& a = l.attention;
+        for (const TensorView* t : {&a.q_proj, &a.k_proj, &a.v_proj, &a.o_proj, &a.q_bias, &a.k_bias, &a.v_bias, &a.o_bias})
+          total += bytes(*t);
+        break;
+      }
+      case LayerKind::Moe: {
+        const MoeWeights& m = l.moe;
+        total += bytes(m.router) + bytes(m.correction_bias) + ff_bytes(m.shared);
+        total += bytes(m.latent_in) + bytes(m.latent_out) + bytes(m.latent_in_bias) + bytes(m.latent_out_bias);
+        if (!m.experts.empty()) total += std::uint64_t(c.num_experts_per_tok) * ff_bytes(m.experts[0]);
+        break;
+      }
+      case LayerKind::Mlp:
+        total += ff_bytes(l.mlp);
+        break;
+    }
+  }
+  return total;
+}
+
+}  // namespace logitscope
