@@ -14,7 +14,7 @@ namespace logitscope::cli {
 namespace {
 
 int run_generate(const std::vector<std::string>& words) {
-  const Args args(words, merge({kModelOptions, kSamplingOptions, {"ids", "max-new", "probe-top-k"}}),
+  const Args args(words, merge({kModelOptions, kSamplingOptions, {"ids", "max-new", "top-k"}}),
                   merge({kSamplingFlags, {"jsonl", "no-routing", "ignore-eos"}}));
   const std::vector<TokenId> ids = parse_id_list(args.require("ids"), "--ids");
   if (ids.empty()) throw Error("--ids is empty (expected ids such as 5,17,42)");
@@ -30,8 +30,8 @@ int run_generate(const std::vector<std::string>& words) {
   generate.max_new_tokens = static_cast<int>(max_new);
   if (args.has("ignore-eos")) generate.stop_ids = {-1};
   ProbeOptions probe;
-  probe.top_k = static_cast<int>(args.get_int("probe-top-k", args.get_int("top-k", 0) > 0 ? args.get_int("top-k", 0) : 20));
-  if (probe.top_k < 0 || probe.top_k > 50) throw Error("option --probe-top-k must be in 0..50");
+  probe.top_k = static_cast<int>(args.get_int("top-k", 20));
+  if (probe.top_k < 0 || probe.top_k > 50) throw Error("option --top-k must be in 0..50 (alternatives to report)");
   probe.routing = !args.has("no-routing");
   const bool jsonl = args.has("jsonl");
   GenerateResult result = session.generate(generate, sampling_from(args), probe, [&](const TokenEvent& event) {
@@ -57,7 +57,8 @@ const CommandRegistration registration{{
                 "top_k [{id, prob, logprob, logit}] (the raw distribution the token was drawn from) and routing\n"
                 "[{layer, experts, weights}] of the forward pass whose input was the token at pos - 1.\n\n"
                 "  --max-new N        tokens to generate (default 16)\n"
-                "  --probe-top-k K    alternatives to report (default: --top-k if given, else 20; max 50)\n"
+                "  --top-k K          alternatives to report per token (default 20, max 50); the sampling\n"
+                "                     filter of the same name is --sample-top-k\n"
                 "  --no-routing       do not report routing\n"
                 "  --ignore-eos       do not stop at end-of-sequence tokens\n") +
         kSamplingOptionsUsage + kModelOptionsUsage,

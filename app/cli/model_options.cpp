@@ -14,12 +14,12 @@ const char* const kModelOptionsUsage =
     "  --threads N        CPU backend threads (default: all cores)\n"
     "  --max-context N    tokens the caches hold (default 8192)\n";
 
-const std::set<std::string> kSamplingOptions = {"temperature", "top-k", "top-p", "min-p", "seed"};
+const std::set<std::string> kSamplingOptions = {"temperature", "sample-top-k", "top-p", "min-p", "seed"};
 const std::set<std::string> kSamplingFlags = {"greedy"};
 const char* const kSamplingOptionsUsage =
     "  --greedy           take the most likely token (default when no sampling option is given)\n"
     "  --temperature T    sampling temperature (default 1; 0 = greedy)\n"
-    "  --top-k K          sample among the K most likely tokens (0 = all)\n"
+    "  --sample-top-k K   sample among the K most likely tokens (0 = all)\n"
     "  --top-p P          nucleus sampling (default 1)\n"
     "  --min-p P          drop tokens below P x the top probability (default 0)\n"
     "  --seed S           random seed (default 0)\n";
@@ -38,16 +38,16 @@ LoadOptions load_options_from(const Args& args) {
 
 SamplingParams sampling_from(const Args& args) {
   SamplingParams p;
-  const bool any_sampling = args.has("temperature") || args.has("top-k") || args.has("top-p") || args.has("min-p");
+  const bool any_sampling = args.has("temperature") || args.has("sample-top-k") || args.has("top-p") || args.has("min-p");
   p.greedy = args.has("greedy") || !any_sampling;
   if (args.has("greedy") && any_sampling) throw Error("--greedy cannot be combined with sampling options");
   p.temperature = static_cast<float>(args.get_double("temperature", 1.0));
-  p.top_k = static_cast<int>(args.get_int("top-k", 0));
+  p.top_k = static_cast<int>(args.get_int("sample-top-k", 0));
   p.top_p = static_cast<float>(args.get_double("top-p", 1.0));
   p.min_p = static_cast<float>(args.get_double("min-p", 0.0));
   p.seed = static_cast<std::uint64_t>(args.get_int("seed", 0));
   if (p.temperature < 0) throw Error("option --temperature must be >= 0");
-  if (p.top_k < 0) throw Error("option --top-k must be >= 0");
+  if (p.top_k < 0) throw Error("option --sample-top-k must be >= 0");
   if (!(p.top_p > 0 && p.top_p <= 1)) throw Error("option --top-p must be in (0, 1]");
   if (!(p.min_p >= 0 && p.min_p <= 1)) throw Error("option --min-p must be in [0, 1]");
   return p;

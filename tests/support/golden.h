@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Golden outputs written by tests/reference/make_fixtures.py (HF transformers) beside each fixture.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+
+namespace logitscope::test {
+
+inline std::vector<std::string> fixture_model_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(fixtures_dir() / "models"))
+    if (std::filesystem::exists(entry.path() / "golden.json")) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return nlohmann::json::parse(text.str());
+}
+
+inline nlohmann::json golden(const std::string& name) { return read_json(fixtures_dir() / "models" / name / "golden.json"); }
+
+inline std::set<int> expert_set(const nlohmann::json& slice) {
+  std::set<int> out;
+  for (const auto& e : slice.at("experts")) out.insert(e.get<int>());
+  return out;
+}
+
+}  // namespace logitscope::test

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Broken checkpoints: each fault gives one clear error naming the file and what was expected, and
+// nothing crashes (a truncated file is caught before it is mapped, so no SIGBUS).
+#include <QtTest>
+
+#include <fstream>
+#include <functional>
+
+#include "golden.h"
+#include "logitscope/errors.h"
+#include "logitscope/model.h"
+
+using namespace logitscope;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path copy_fixture(const QTemporaryDir& tmp, const std::string& name) {
+  const fs::path dir = fs::path(tmp.path().toStdString()) / name;
+  fs::copy(logitscope::test::fixtures_dir() / "models" / name, dir, fs::copy_options::recursive);
+  for (const auto& f : fs::directory_iterator(dir)) fs::permissions(f.path(), fs::perms::owner_write, fs::perm_options::add);
+  return dir;
+}
+
+std::string load_error(const fs::path& dir) {
+  LoadOptions options;
+  options.snapshot.model = dir.string();
+  try {
+    Model::load(options);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_all(const fs::path& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+
+// Rewrites a safetensors header through `edit`, keeping the data section.
+void edit_header(const fs::path& path, const std::function<void(nlohmann::json&)>& edit) {
+  const std::string bytes = read_all(path);
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[i]);
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, n));
+  edit(header);
+  const std::string text = header.dump();
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
+  write_all(path, out + text + bytes.substr(8 + n));
+}
+
+}  // namespace
+
+class BadCheckpointsFailClearly : public QObject {
+  Q_OBJECT
+ private slots:
+  void truncated_file() {
+    QTemporaryDir tmp;
+    const fs::path dir = copy_fixture(tmp, "tiny-every-kind");
+    const fs::path file = dir / "model.safetensors";
+    fs::resize_file(file, fs::file_size(file) / 2);
+    const std::string message = load_error(dir);
+    QVERIFY2(message.find("model.safetensors") != std::string::npos && message.find("truncated") != std::string::npos,
+             message.c_str());
+  }
+
+  void corrupt_header() {
+    QTemporaryDir tmp;
+    const fs::path dir = copy_fixture(tmp, "tiny-every-kind");
+    std::string bytes = read_all(dir / "model.safetensors");
+    bytes[8] = '#';  // the header's opening brace
+    write_all(dir / "model.safetensors", bytes);
+    QVERIFY(load_error(dir).find("header is not valid JSON") != std::string::npos);
+    bytes[0] = '\xff';
+    bytes[5] = '\x7f';
+    write_all(dir / "model.safetensors", bytes);
+    QVERIFY(load_error(dir).find("header length") != std::string::npos);
+  }
+
+  void header_faults_data() {
+    QTest::addColumn<QString>("fault");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("dtype") << "dtype" << "unknown dtype 'Q4'";
+    QTest::newRow("byte size") << "size" << "needs";
+    QTest::newRow("overlap") << "overlap" << "overlap";
+    QTest::newRow("out of file") << "beyond" << "truncated";
+    QTest::newRow("missing tensor") << "rename" << "missing tensor backbone.norm_f.weight";
+    QTest::newRow("extra tensor") << "rename" << "unexpected tensor backbone.norm_f.renamed";
+    QTest::newRow("wrong dtype for compute") << "int" << "has dtype I32";
+  }
+  void header_faults() {
+    QFETCH(QString, fault);
+    QFETCH(QString, expected);
+    QTemporaryDir tmp;
+    const fs::path dir = copy_fixture(tmp, "tiny-every-kind");
+    edit_header(dir / "model.safetensors", [&](nlohmann::json& h) {
+      auto& t = h["backbone.norm_f.weight"];
+      if (fault == "dtype") t["dtype"] = "Q4";
+      if (fault == "size") t["shape"] = {65};
+      if (fault == "overlap") t["data_offsets"] = h["backbone.layers.0.norm.weight"]["data_offsets"];  // same size
+      if (fault == "beyond") t["data_offsets"] = {1ull << 40, (1ull << 40) + 256};
+      if (fault == "rename") {
+        h["backbone.norm_f.renamed"] = t;
+        h.erase("backbone.norm_f.weight");
+      }
+      if (fault == "int") t["dtype"] = "I32";
+    });
+    const std::string message = load_error(dir);
+    QVERIFY2(message.find(expected.toStdString()) != std::string::npos, message.c_str());
+  }
+
+  void wrong_shape_for_the_config() {
+    QTemporaryDir tmp;
+    const fs::path dir = copy_fixture(tmp, "tiny-every-kind");
+    auto config = logitscope::test::read_json(dir / "config.json");
+    config["moe_intermediate_size"] = 40;
+    write_all(dir / "config.json", config.dump());
+    const std::string message = load_error(dir);
+    QVERIFY2(message.find("has shape [32, 64], expected [40, 64]") != std::string::npos, message.c_str());
+  }
+
+  void missing_shard() {
+    QTemporaryDir tmp;
+    const fs::path dir = copy_fixture(tmp, "tiny-groups-bf16-sharded");
+    fs::remove(dir / "model-00007-of-00018.safetensors");
+    const std::string message = load_error(dir);
+    QVERIFY2(message.find("shard model-00007-of-00018.safetensors is missing") != std::string::npos, message.c_str());
+  }
+
+  void bad_config() {
+    QTemporaryDir tmp;
+    const fs::path dir = copy_fixture(tmp, "tiny-every-kind");
+    write_all(dir / "config.json", "{\"hidden_size\": 64,");
+    const std::string message = load_error(dir);
+    QVERIFY2(message.find("config.json: not valid JSON") != std::string::npos, message.c_str());
+    fs::remove(dir / "config.json");
+    QVERIFY(load_error(dir).find("has no config.json") != std::string::npos);
+  }
+
+  void a_good_copy_still_loads() {
+    QTemporaryDir tmp;
+    QVERIFY(load_error(copy_fixture(tmp, "tiny-groups-bf16-sharded")).empty());
+  }
+};
+
+QTEST_APPLESS_MAIN(BadCheckpointsFailClearly)
+#include "test_bad_checkpoints_fail_clearly.moc"
