@@ -76,6 +76,38 @@ FIXTURES = [
                     n_group=1, topk_group=1, routed_scaling_factor=1.0, norm_topk_prob=False,
                     intermediate_size=40),
     ),
+    dict(
+        # transformers' own initialisation (only the router bias randomised): small weights, dt_bias
+        # near time_step_min, so the prefill dt floor of transformers 5.17 is exercised.
+        name="tiny-default-init",
+        pattern="MEM*M-E",
+        save="save_pretrained", init="default",
+        prompt_len=19, greedy_len=6, seed=4,
+        config=dict(vocab_size=288, hidden_size=64,
+                    mamba_num_heads=16, mamba_head_dim=8, n_groups=4, ssm_state_size=16,
+                    conv_kernel=4, chunk_size=8,
+                    num_attention_heads=8, num_key_value_heads=2, head_dim=8,
+                    n_routed_experts=10, num_experts_per_tok=3, moe_intermediate_size=24,
+                    moe_shared_expert_intermediate_size=32, n_shared_experts=1,
+                    n_group=1, topk_group=1, routed_scaling_factor=2.5, norm_topk_prob=True,
+                    intermediate_size=48),
+    ),
+    dict(
+        # Every optional tensor: latent MoE projections and biases on every linear that has one; bf16.
+        name="tiny-latent-biases-bf16",
+        pattern="M*E-ME",
+        save="save_pretrained_bf16",
+        prompt_len=12, greedy_len=5, seed=5,
+        config=dict(vocab_size=160, hidden_size=40,
+                    mamba_num_heads=4, mamba_head_dim=10, n_groups=2, ssm_state_size=8,
+                    conv_kernel=4, chunk_size=4,
+                    num_attention_heads=4, num_key_value_heads=4, head_dim=10,
+                    n_routed_experts=8, num_experts_per_tok=2, moe_intermediate_size=20,
+                    moe_shared_expert_intermediate_size=24, n_shared_experts=1, moe_latent_size=16,
+                    n_group=2, topk_group=1, routed_scaling_factor=1.5, norm_topk_prob=True,
+                    intermediate_size=36),
+        overrides=dict(use_bias=True, attention_bias=True, mlp_bias=True, use_conv_bias=False),
+    ),
 ]
 
 
@@ -85,6 +117,7 @@ def make_config(spec):
                        use_conv_bias=True, use_bias=False, attention_bias=False, mlp_bias=False,
                        tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, pad_token_id=0,
                        mamba_hidden_act="silu", mlp_hidden_act="relu2"))
+    kwargs.update(spec.get("overrides", {}))
     kinds = [KIND_TO_V5[c] for c in spec["pattern"]]
     try:
         return NemotronHConfig(layers_block_type=kinds, **kwargs)
@@ -164,6 +197,8 @@ def routing_rows(call, row):
 def save_checkpoint(model, spec, out_dir):
     if spec["save"] == "save_pretrained":
         model.save_pretrained(out_dir)
+    elif spec["save"] == "save_pretrained_bf16":
+        model.to(torch.bfloat16).save_pretrained(out_dir)
     elif spec["save"] == "save_pretrained_bf16_sharded":
         model.to(torch.bfloat16).save_pretrained(out_dir, max_shard_size="40KB")
     elif spec["save"] == "state_dict_fused":
@@ -192,7 +227,13 @@ def make_fixture(spec, root, device):
     generator = torch.Generator().manual_seed(spec["seed"])
     config = make_config(spec)
     model = NemotronHForCausalLM(config).float().eval()
-    randomise(model, generator)
+    if spec.get("init") == "default":
+        for name, buf in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):
+                with torch.no_grad():
+                    buf.copy_(0.05 * torch.randn(buf.shape, generator=generator))
+    else:
+        randomise(model, generator)
     save_checkpoint(model, spec, out_dir)
 
     # Reload exactly what was written, computing in float32 (bf16 weights upcast exactly).
@@ -206,10 +247,27 @@ def make_fixture(spec, root, device):
     vocab = config.vocab_size
     prompt = torch.randint(3, vocab, (1, spec["prompt_len"]), generator=generator)
 
+    # Diagnostic: how many prompt dt values fall under time_step_min (floored by HF's prefill path).
+    floored = [0]
+
+    def count_small_dt(mixer):
+        def hook(module, inputs, output):
+            dt = torch.nn.functional.softplus(output[..., -mixer.num_heads:] + mixer.dt_bias)
+            floored[0] += int((dt < config.time_step_min).sum())
+        return hook
+
+    handles = []
+    for layer in ref.model.layers:
+        if hasattr(layer.mixer, "in_proj") and hasattr(layer.mixer, "dt_bias"):
+            handles.append(layer.mixer.in_proj.register_forward_hook(count_small_dt(layer.mixer)))
     with torch.no_grad():
         recorder.begin()
         logits = ref(prompt.to(device), use_cache=False).logits[0].float().cpu()
         recorder.end()
+    for h in handles:
+        h.remove()
+    print(f"{spec['name']}: {floored[0]} prompt dt values below time_step_min", flush=True)
+    with torch.no_grad():
         prompt_call = recorder.calls[-1]
         recorder.calls.clear()
 

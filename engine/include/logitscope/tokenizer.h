@@ -40,15 +40,17 @@ class DecodeStream {
   explicit DecodeStream(const Tokenizer& tokenizer, bool skip_special_tokens = false);
   // Text that became complete with this token (may be empty).
   std::string push(TokenId id);
-  // Whatever is held back at the end (invalid trailing bytes come out as U+FFFD).
+  // Whatever is held back at the end (invalid trailing bytes come out as U+FFFD); resets the stream.
   std::string flush();
 
  private:
   const Tokenizer& tokenizer_;
   bool skip_special_;
   std::vector<TokenId> ids_;
-  std::size_t emitted_bytes_ = 0;
-  std::size_t prefix_start_ = 0;
+  std::size_t emitted_bytes_ = 0;  // bytes of prefix_
+  std::size_t prefix_start_ = 0;   // ids_[0, prefix_start_) are context already emitted
+  std::string prefix_;             // decode(ids_) when text was last emitted
+
 };
 
 }  // namespace logitscope

@@ -252,7 +252,8 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string& so
     c.n_shared_experts = static_cast<int>(r.integer("n_shared_experts", 1));
     require(c.n_shared_experts >= 0 && c.n_shared_experts <= 1, r, "n_shared_experts",
             "must be 0 or 1 (the shared expert's width is moe_shared_expert_intermediate_size)");
-    if (c.n_shared_experts > 0) c.moe_shared_expert_intermediate_size = positive_int(r, "moe_shared_expert_intermediate_size");
+    if (c.n_shared_experts > 0 || r.has("moe_shared_expert_intermediate_size"))
+      c.moe_shared_expert_intermediate_size = positive_int(r, "moe_shared_expert_intermediate_size");
     c.n_group = positive_int(r, "n_group", 1);
     c.topk_group = positive_int(r, "topk_group", 1);
     c.norm_topk_prob = r.boolean("norm_topk_prob", true);

@@ -167,12 +167,12 @@ ModelWeights bind_model_weights(const ModelConfig& c, const std::filesystem::pat
         a.k_proj = b.take(mx + ".k_proj.weight", {kv_dim, H});
         a.v_proj = b.take(mx + ".v_proj.weight", {kv_dim, H});
         a.o_proj = b.take(mx + ".o_proj.weight", {H, q_dim});
-        if (c.attention_bias) {
-          a.q_bias = b.take(mx + ".q_proj.bias", {q_dim});
-          a.k_bias = b.take(mx + ".k_proj.bias", {kv_dim});
-          a.v_bias = b.take(mx + ".v_proj.bias", {kv_dim});
-          a.o_bias = b.take(mx + ".o_proj.bias", {H});
-        }
+        // transformers 5.17 builds these projections without bias whatever attention_bias says, so
+        // biases are used when the file has them and never required.
+        a.q_bias = b.take(mx + ".q_proj.bias", {q_dim}, /*required=*/false);
+        a.k_bias = b.take(mx + ".k_proj.bias", {kv_dim}, false);
+        a.v_bias = b.take(mx + ".v_proj.bias", {kv_dim}, false);
+        a.o_bias = b.take(mx + ".o_proj.bias", {H}, false);
         break;
       }
       case LayerKind::Moe: {
@@ -180,7 +180,9 @@ ModelWeights bind_model_weights(const ModelConfig& c, const std::filesystem::pat
         moe.router = b.take(mx + ".gate.weight", {c.n_routed_experts, H});
         moe.correction_bias = b.take(mx + ".gate.e_score_correction_bias", {c.n_routed_experts});
         bind_experts(b, c, mx, moe);
-        if (c.n_shared_experts > 0)
+        // transformers 5 builds the shared expert whatever n_shared_experts says, so a checkpoint
+        // may carry it with n_shared_experts = 0: it is used whenever it is there.
+        if (c.n_shared_experts > 0 || b.exists(mx + ".shared_experts.up_proj.weight"))
           moe.shared = bind_feed_forward(b, mx + ".shared_experts", H, c.moe_shared_expert_intermediate_size, c.mlp_bias);
         if (c.moe_latent_size > 0) {
           moe.latent_in = b.take(mx + ".fc1_latent_proj.weight", {c.moe_latent_size, H});

@@ -128,7 +128,8 @@ class CpuBackend : public Backend {
         cpu::rms_norm(h.data() + t * H, p.norm.data(), H, c.layer_norm_epsilon, normed.data() + t * H);
       switch (w.kind) {
         case LayerKind::Mamba:
-          cpu::mamba2_forward(pool_, c, w.mamba, p, state.mamba[l], normed.data(), T, mixed.data());
+          cpu::mamba2_forward(pool_, c, w.mamba, p, state.mamba[l], normed.data(), T, state.fed > 0 && T == 1,
+                              mixed.data());
           break;
         case LayerKind::Attention:
           cpu::attention_forward(pool_, c, w.attention, state.kv[l], state.max_context, state.fed, normed.data(), T,

@@ -40,8 +40,10 @@ struct KvCache {
 };
 
 // u: [T, hidden] normed input; out: [T, hidden] mixer output (the residual add is the caller's).
+// `single_step`: one token continuing a cached state (the recurrent path); otherwise the chunked
+// path, where transformers 5.17 floors dt at time_step_min (its decode path does not).
 void mamba2_forward(ThreadPool& pool, const ModelConfig& c, const MambaWeights& w, const PreparedLayer& p,
-                    MambaState& state, const float* u, std::int64_t T, float* out);
+                    MambaState& state, const float* u, std::int64_t T, bool single_step, float* out);
 
 // pos0: position of the first of the T tokens; the cache holds positions [0, pos0).
 void attention_forward(ThreadPool& pool, const ModelConfig& c, const AttentionWeights& w, KvCache& cache,

@@ -4,6 +4,8 @@
 //   xBC'   = silu(causal depthwise conv(xBC) + bias)   (conv state keeps the last K-1 raw rows)
 //   x | B | C = xBC'              x [heads, head_dim], B, C [n_groups, d_state]
 //   dt     = clamp(softplus(dt + dt_bias), time_step_limit);  A = -exp(A_log)
+//            (over a prompt, transformers 5.17 also floors dt at time_step_min; a cached single-token
+//            step does not. We do the same so prompt logits and greedy tokens match it.)
 //   S      = S * exp(dt A) + dt * B (x) x ;  y = S C + D x        (per head; head h uses group h / (heads/groups))
 //   out    = out_proj( gated_norm( y * silu(z) ) )                 (RMSNorm per group of d_inner / n_groups)
 #include <algorithm>
@@ -16,7 +18,7 @@
 namespace logitscope::cpu {
 
 void mamba2_forward(ThreadPool& pool, const ModelConfig& c, const MambaWeights& w, const PreparedLayer& p,
-                    MambaState& state, const float* u, std::int64_t T, float* out) {
+                    MambaState& state, const float* u, std::int64_t T, bool single_step, float* out) {
   const std::int64_t H = c.hidden_size, d_inner = c.mamba_d_inner(), conv_dim = c.mamba_conv_dim();
   const std::int64_t proj = c.mamba_in_proj_dim(), heads = c.mamba_num_heads, head_dim = c.mamba_head_dim;
   const std::int64_t groups = c.n_groups, d_state = c.ssm_state_size, K = c.conv_kernel;
@@ -46,7 +48,8 @@ void mamba2_forward(ThreadPool& pool, const ModelConfig& c, const MambaWeights& 
 
   // Selective state update, head-parallel over the whole sequence.
   std::vector<float> y(static_cast<std::size_t>(T * d_inner));  // [T, d_inner]
-  const float dt_min = static_cast<float>(c.time_step_limit_min);
+  const float dt_min = static_cast<float>(single_step ? c.time_step_limit_min
+                                                     : std::max(c.time_step_limit_min, c.time_step_min));
   const float dt_max = static_cast<float>(c.time_step_limit_max);
   pool.parallel_for(heads, [&](std::int64_t h0, std::int64_t h1) {
     for (std::int64_t h = h0; h < h1; ++h) {

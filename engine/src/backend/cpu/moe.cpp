@@ -115,7 +115,7 @@ void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, co
   } else {
     std::copy(routed.begin(), routed.end(), out);
   }
-  if (c.n_shared_experts > 0) {
+  if (w.shared.up.present()) {
     std::vector<float> shared(static_cast<std::size_t>(T * H));
     feed_forward(pool, w.shared, H, u, T, shared.data());
     for (std::int64_t i = 0; i < T * H; ++i) out[i] += shared[i];

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The work behind `logitscope-cli check` and `logitscope-cli bench`, with plain result types so the CLI
+// needs none of the engine's private headers. Only built with LOGITSCOPE_CUDA (LOGITSCOPE_HAVE_CUDA).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace logitscope::cuda_tools {
+
+// Number of CUDA devices usable now (0 without a driver or a GPU).
+int device_count();
+
+struct CheckOptions {
+  std::string model;                 // snapshot folder or hub id
+  std::vector<std::int32_t> prompt;  // empty: golden.json's prompt_ids, else a fixed pseudo-random prompt
+  double tolerance = 0.03;           // max relative L2 error of a logit row (bf16 weights vs fp32)
+  double min_routing = 0.95;         // fraction of (position, layer) expert sets that must match
+  int greedy_tokens = 8;
+  std::int64_t max_context = 512;
+};
+
+struct CheckRow {
+  std::int64_t pos = 0;
+  double max_abs = 0.0;              // max |cuda - cpu| over the vocabulary
+  double rel = 0.0;                  // ||cuda - cpu|| / ||cpu||
+  bool top1 = true;                  // same argmax
+  double cpu_margin = 0.0;           // cpu top-1 minus top-2 logit
+  int routing_flips = 0;             // MoE layers whose expert set differs at this position (decode path)
+  bool after_flip = false;           // at or after the first routing flip: bf16 rounding chose other experts
+};
+
+struct CheckReport {
+  std::string device;
+  std::vector<CheckRow> prefill;     // one forward over the prompt, all logits
+  std::vector<CheckRow> decode;      // the prompt fed token by token
+  std::vector<std::int32_t> greedy_cpu, greedy_cuda;
+  int greedy_agree = 0;
+  int routing_total = 0, routing_agree = 0;  // expert sets per (position, MoE layer), decode path
+  double max_entropy_diff = 0.0;
+  std::vector<std::string> failures; // empty = passed
+};
+
+CheckReport run_check(const CheckOptions& options);
+
+struct BenchOptions {
+  std::string synthetic_config;      // config.json for random weights on the GPU, or
+  std::string model;                 // a snapshot to load
+  std::int64_t context = 1024;       // tokens in the cache while decode is timed
+  int decode_tokens = 64;
+  bool inspect = false;              // top-k 20 + routing copied back every token
+  std::vector<int> prefill_lengths = {128, 2048};
+  int ttft_prompt = 28;
+  std::uint64_t seed = 1;
+};
+
+struct BenchReport {
+  std::string device;
+  double copy_gbps = 0.0;            // device-to-device copy, read + write bytes
+  std::uint64_t weight_bytes = 0, workspace_bytes = 0;
+  std::uint64_t bytes_per_token = 0; // weights of one decoded token + state r/w + KV at `context`
+  double decode_ms = 0.0;            // median per token (forward + choose [+ routing])
+  double decode_tok_s = 0.0, achieved_gbps = 0.0, floor_ms = 0.0, floor_fraction = 0.0;
+  std::vector<std::pair<int, double>> prefill_tok_s;
+  double ttft_ms = 0.0;
+  std::uint64_t peak_device_bytes = 0;
+  double load_s = 0.0;
+};
+
+BenchReport run_bench(const BenchOptions& options);
+
+}  // namespace logitscope::cuda_tools

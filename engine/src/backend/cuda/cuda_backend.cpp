@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The CUDA backend's forward pass: one code path for prompts and decode. Matrix products go through
+// the decode GEMV kernels for one token and cuBLAS (bf16 in, fp32 accumulate and out) for more; the
+// Mamba conv/scan, attention and routing kernels take any number of tokens. Decode never waits for
+// the host: routing ids stay on the device and the expert kernels read them there.
+#include "backend/cuda/cuda_backend_impl.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "backend/cuda/common.cuh"
+
+namespace logitscope::cuda {
+
+#define LS_CUBLAS(call)                                                                           \
+  do {                                                                                            \
+    cublasStatus_t s_ = (call);                                                                   \
+    if (s_ != CUBLAS_STATUS_SUCCESS)                                                              \
+      throw Error(std::string("cuBLAS error ") + std::to_string(int(s_)) + " in " #call);        \
+  } while (0)
+
+CudaState::~CudaState() {
+  if (block) cudaFree(block);
+}
+CudaCheckpoint::~CudaCheckpoint() {
+  if (data) cudaFree(data);
+}
+
+CudaBackend::CudaBackend(DeviceModel model, std::int64_t max_context)
+    : model_(std::move(model)), max_context_(max_context) {
+  LS_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  if (cublasCreate(&cublas_) != CUBLAS_STATUS_SUCCESS) throw Error("cuBLAS could not be initialised");
+  LS_CUBLAS(cublasSetStream(cublas_, stream_));
+  int dev = 0;
+  LS_CUDA(cudaGetDevice(&dev));
+  cudaDeviceProp prop{};
+  LS_CUDA(cudaGetDeviceProperties(&prop, dev));
+  device_name_ = prop.name;
+  ws_ = allocate_workspace(model_.cfg, max_context, false);
+}
+
+CudaBackend::~CudaBackend() {
+  if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+  free_workspace(ws_);
+  if (cublas_) cublasDestroy(cublas_);
+  if (model_.arena) cudaFree(model_.arena);
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+std::uint64_t CudaBackend::state_bytes(const ModelConfig& c, std::int64_t max_context) {
+  const std::uint64_t nm = c.count(LayerKind::Mamba), na = c.count(LayerKind::Attention), ne = c.count(LayerKind::Moe);
+  std::uint64_t b = 0;
+  auto add = [&](std::uint64_t n) { b += (n + 255) & ~std::uint64_t(255); };
+  for (std::uint64_t i = 0; i < nm; ++i) add(std::uint64_t(c.mamba_conv_dim()) * (c.conv_kernel - 1) * 2);
+  for (std::uint64_t i = 0; i < nm; ++i) add(std::uint64_t(c.mamba_num_heads) * c.mamba_head_dim * c.ssm_state_size * 4);
+  for (std::uint64_t i = 0; i < 2 * na; ++i) add(std::uint64_t(c.num_key_value_heads) * max_context * c.head_dim * 2);
+  add(std::uint64_t(c.vocab_size) * 4);
+  add(std::uint64_t(std::max<std::uint64_t>(ne, 1)) * c.num_experts_per_tok * 4);
+  add(std::uint64_t(std::max<std::uint64_t>(ne, 1)) * c.num_experts_per_tok * 4);
+  return b;
+}
+
+std::unique_ptr<BackendState> CudaBackend::create_state(std::int64_t max_context) {
+  std::lock_guard lock(mutex_);
+  const ModelConfig& c = model_.cfg;
+  if (max_context <= 0) max_context = max_context_;
+  auto st = std::make_unique<CudaState>();
+  st->max_context = max_context;
+  const std::uint64_t bytes = state_bytes(c, max_context);
+  LS_CUDA(cudaMalloc(&st->block, bytes));
+  LS_CUDA(cudaMemsetAsync(st->block, 0, bytes, stream_));
+  char* p = static_cast<char*>(st->block);
+  auto take = [&](std::uint64_t n) {
+    char* r = p;
+    p += (n + 255) & ~std::uint64_t(255);
+    return r;
+  };
+  const int nm = c.count(LayerKind::Mamba), na = c.count(LayerKind::Attention), ne = c.count(LayerKind::Moe);
+  for (int i = 0; i < nm; ++i) st->conv.push_back(reinterpret_cast<bf16*>(take(std::uint64_t(c.mamba_conv_dim()) * (c.conv_kernel - 1) * 2)));
+  for (int i = 0; i < nm; ++i)
+    st->ssm.push_back(reinterpret_cast<float*>(take(std::uint64_t(c.mamba_num_heads) * c.mamba_head_dim * c.ssm_state_size * 4)));
+  st->recurrent_bytes = std::uint64_t(p - static_cast<char*>(st->block));
+  for (int i = 0; i < na; ++i) {
+    st->kcache.push_back(reinterpret_cast<bf16*>(take(std::uint64_t(c.num_key_value_heads) * max_context * c.head_dim * 2)));
+    st->vcache.push_back(reinterpret_cast<bf16*>(take(std::uint64_t(c.num_key_value_heads) * max_context * c.head_dim * 2)));
+  }
+  st->last_logits = reinterpret_cast<float*>(take(std::uint64_t(c.vocab_size) * 4));
+  st->routing_ids = reinterpret_cast<int*>(take(std::uint64_t(std::max(ne, 1)) * c.num_experts_per_tok * 4));
+  st->routing_w = reinterpret_cast<float*>(take(std::uint64_t(std::max(ne, 1)) * c.num_experts_per_tok * 4));
+  LS_CUDA(cudaStreamSynchronize(stream_));
+  return st;
+}
+
+void CudaBackend::linear(const DLinear& L, const bf16* x, int T, float* y, bool accumulate) {
+  if (T == 1) {
+    gemv_bf16(L.w, L.b, x, y, L.rows, L.cols, accumulate, stream_);
+    return;
+  }
+  // Row-major y[T, rows] = x[T, cols] W[rows, cols]^T, i.e. column-major y^T = W^T(op T) x^T.
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  LS_CUBLAS(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, L.rows, T, L.cols, &alpha, L.w, CUDA_R_16BF, L.cols, x,
+                         CUDA_R_16BF, L.cols, &beta, y, CUDA_R_32F, L.rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  if (L.b) add_bias_rows(y, L.b, T, L.rows, stream_);
+}
+
+void CudaBackend::ffn(const DFfn& f, const bf16* x, int T, float* out) {
+  linear(f.up, x, T, ws_.proj, false);
+  relu2_rows(ws_.proj, nullptr, nullptr, T, f.up.rows, ws_.act, stream_);
+  linear(f.down, ws_.act, T, out, true);
+}
+
+void CudaBackend::mamba(const DLayer& L, CudaState& st, int T) {
+  const ModelConfig& c = model_.cfg;
+  const int d_inner = int(c.mamba_d_inner()), conv_dim = int(c.mamba_conv_dim()), in_dim = int(c.mamba_in_proj_dim());
+  linear(L.in_proj, ws_.normed, T, ws_.proj, false);  // zxbcdt [T, in_dim]
+  mamba_conv(ws_.proj, in_dim, d_inner, conv_dim, c.conv_kernel, L.conv_w, L.conv_b, st.conv[L.slot], T, ws_.xbc,
+             stream_);
+  ScanParams p{c.mamba_num_heads, c.mamba_head_dim, c.ssm_state_size, c.n_groups, d_inner,
+               float(c.time_step_limit_min), c.time_step_limit_max > 0 ? float(c.time_step_limit_max) : INFINITY};
+  mamba_scan(ws_.xbc, ws_.proj, in_dim, d_inner + conv_dim, L.dt_bias, L.A_log, L.D, st.ssm[L.slot], T, p, ws_.y,
+             stream_);
+  gated_rmsnorm(ws_.y, ws_.proj, in_dim, L.gated_norm, T, d_inner, d_inner / c.n_groups, float(c.layer_norm_epsilon),
+                ws_.act, stream_);
+  linear(L.out_proj, ws_.act, T, ws_.resid, true);
+}
+
+void CudaBackend::attention_layer(const DLayer& L, CudaState& st, int T) {
+  const ModelConfig& c = model_.cfg;
+  linear(L.qkv, ws_.normed, T, ws_.proj, false);  // [T, (H + 2 KV) hd]
+  AttnParams p{c.num_attention_heads, c.num_key_value_heads, c.head_dim, int(st.max_context), int(st.fed)};
+  kv_append(ws_.proj, T, p, st.kcache[L.slot], st.vcache[L.slot], stream_);
+  attention(ws_.proj, T, p, st.kcache[L.slot], st.vcache[L.slot], ws_.act, stream_);
+  linear(L.o, ws_.act, T, ws_.resid, true);
+}
+
+void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routing) {
+  const ModelConfig& c = model_.cfg;
+  const int E = c.n_routed_experts, k = c.num_experts_per_tok, hid = int(c.hidden_size);
+  const int latent = c.moe_latent_size;
+  // Router: fp32 accumulate over bf16 activations, fp32 logits [T, E].
+  if (L.router_f32) {
+    gemv_f32w(L.router_f32, ws_.normed, ws_.router, E, hid, T, stream_);
+  } else {
+    linear(DLinear{L.router_bf16, nullptr, E, hid}, ws_.normed, T, ws_.router, false);
+  }
+  RouterParams rp{E, k, c.n_group, c.topk_group, c.norm_topk_prob, float(c.routed_scaling_factor)};
+  int* ids = T == 1 ? st.routing_ids + L.slot * k : ws_.topk_ids;
+  float* wts = T == 1 ? st.routing_w + L.slot * k : ws_.topk_w;
+  router_topk(ws_.router, L.correction_bias, T, rp, ids, wts, stream_);
+  if (T > 1 && capture_routing) {
+    LS_CUDA(cudaMemcpyAsync(st.routing_ids + L.slot * k, ids + std::int64_t(T - 1) * k, k * 4, cudaMemcpyDeviceToDevice, stream_));
+    LS_CUDA(cudaMemcpyAsync(st.routing_w + L.slot * k, wts + std::int64_t(T - 1) * k, k * 4, cudaMemcpyDeviceToDevice, stream_));
+  }
+  const bf16* xe = ws_.normed;  // expert input [T, e_dim]
+  const int e_dim = L.experts.in;
+  if (latent > 0) {
+    linear(L.latent_in, ws_.normed, T, ws_.proj, false);
+    f32_to_bf16(ws_.proj, ws_.lat, std::int64_t(T) * latent, stream_);
+    xe = ws_.lat;
+    LS_CUDA(cudaMemsetAsync(ws_.routed, 0, std::size_t(T) * latent * 4, stream_));
+  }
+  float* routed_out = latent > 0 ? ws_.routed : ws_.resid;
+  if (T == 1) {
+    // Shared expert rides in the same launches unless it lives in a different space (latent).
+    experts_up_decode(L.experts, ids, k, xe, ws_.h_dec, ws_.hstride, stream_);
+    experts_down_decode(L.experts, ids, wts, k, ws_.h_dec, ws_.hstride, routed_out, stream_);
+  } else {
+    // Group the T*k assignments by expert on the host (one small copy), then one product per expert.
+    const int n = T * k;
+    LS_CUDA(cudaMemcpyAsync(ws_.h_topk, ids, std::size_t(n) * 4, cudaMemcpyDeviceToHost, stream_));
+    LS_CUDA(cudaStreamSynchronize(stream_));
+    std::vector<int> count(E + 1, 0), start(E + 1, 0);
+    for (int a = 0; a < n; ++a) ++count[ws_.h_topk[a]];
+    for (int e = 0; e < E; ++e) start[e + 1] = start[e] + count[e];
+    std::vector<int> fill(start.begin(), start.end() - 1);
+    int* perm = ws_.h_group;
+    int* slot = ws_.h_group + n;
+    int* rexp = ws_.h_group + 2 * n;
+    for (int a = 0; a < n; ++a) {
+      const int e = ws_.h_topk[a];
+      const int pos = fill[e]++;
+      perm[pos] = a / k;
+      slot[a] = pos;
+      rexp[pos] = e;
+    }
+    LS_CUDA(cudaMemcpyAsync(ws_.perm, perm, std::size_t(n) * 4, cudaMemcpyHostToDevice, stream_));
+    LS_CUDA(cudaMemcpyAsync(ws_.slot, slot, std::size_t(n) * 4, cudaMemcpyHostToDevice, stream_));
+    LS_CUDA(cudaMemcpyAsync(ws_.row_expert, rexp, std::size_t(n) * 4, cudaMemcpyHostToDevice, stream_));
+    gather_rows(xe, ws_.perm, n, e_dim, ws_.gathered, stream_);
+    const ExpertsDecode& x = L.experts;
+    const std::int64_t per = std::int64_t(x.width) * e_dim;
+    for (int e = 0; e < E; ++e) {
+      if (count[e] == 0) continue;
+      DLinear up{const_cast<bf16*>(x.up) + per * e, nullptr, x.width, e_dim};
+      linear(up, ws_.gathered + std::int64_t(start[e]) * e_dim, count[e], ws_.e_up + std::int64_t(start[e]) * x.width, false);
+    }
+    relu2_rows(ws_.e_up, x.up_b, ws_.row_expert, n, x.width, ws_.e_act, stream_);
+    for (int e = 0; e < E; ++e) {
+      if (count[e] == 0) continue;
+      DLinear down{const_cast<bf16*>(x.down) + per * e, nullptr, e_dim, x.width};
+      linear(down, ws_.e_act + std::int64_t(start[e]) * x.width, count[e], ws_.e_down + std::int64_t(start[e]) * e_dim, false);
+    }
+    moe_combine(ws_.e_down, ws_.slot, ids, wts, x.down_b, T, k, e_dim, routed_out, stream_);
+    if (L.shared.up.w) ffn(L.shared, ws_.normed, T, ws_.resid);
+  }
+  if (latent > 0) {
+    f32_to_bf16(ws_.routed, ws_.lat, std::int64_t(T) * latent, stream_);
+    linear(L.latent_out, ws_.lat, T, ws_.resid, true);
+    if (T == 1 && L.shared.up.w) ffn(L.shared, ws_.normed, T, ws_.resid);
+  }
+}
+
+void CudaBackend::final_logits(CudaState& st, int T, bool all_logits) {
+  const ModelConfig& c = model_.cfg;
+  const int hid = int(c.hidden_size), V = int(c.vocab_size);
+  const float eps = float(c.layer_norm_epsilon);
+  if (!all_logits) {
+    rmsnorm(ws_.resid + std::int64_t(T - 1) * hid, model_.norm_f, eps, 1, hid, ws_.normed, stream_);
+    gemv_bf16(model_.lm_head.w, nullptr, ws_.normed, st.last_logits, V, hid, false, stream_);
+    return;
+  }
+  rmsnorm(ws_.resid, model_.norm_f, eps, T, hid, ws_.normed, stream_);
+  for (int r0 = 0; r0 < T; r0 += ws_.logit_rows) {
+    const int rows = std::min(ws_.logit_rows, T - r0);
+    linear(model_.lm_head, ws_.normed + std::int64_t(r0) * hid, rows, ws_.logits, false);
+    const std::size_t at = st.all_logits.size();
+    st.all_logits.resize(at + std::size_t(rows) * V);
+    LS_CUDA(cudaMemcpyAsync(st.all_logits.data() + at, ws_.logits, std::size_t(rows) * V * 4, cudaMemcpyDeviceToHost,
+                            stream_));
+    if (r0 + rows == T)
+      LS_CUDA(cudaMemcpyAsync(st.last_logits, ws_.logits + std::int64_t(rows - 1) * V, std::size_t(V) * 4,
+                              cudaMemcpyDeviceToDevice, stream_));
+    LS_CUDA(cudaStreamSynchronize(stream_));  // the host vector may move on the next resize
+  }
+}
+
+void CudaBackend::run_chunk(CudaState& st, int T, bool capture_routing) {
+  const ModelConfig& c = model_.cfg;
+  const int hid = int(c.hidden_size);
+  embed(model_.embeddings, ws_.ids, T, hid, ws_.resid, stream_);
+  for (const DLayer& L : model_.layers) {
+    rmsnorm(ws_.resid, L.norm, float(c.layer_norm_epsilon), T, hid, ws_.normed, stream_);
+    switch (L.kind) {
+      case LayerKind::Mamba: mamba(L, st, T); break;
+      case LayerKind::Attention: attention_layer(L, st, T); break;
+      case LayerKind::Moe: moe(L, st, T, capture_routing); break;
+      case LayerKind::Mlp: ffn(L.mlp, ws_.normed, T, ws_.resid); break;
+    }
+  }
+}
+
+void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tokens, const ForwardOptions& options,
+                          std::stop_token stop) {
+  std::lock_guard lock(mutex_);
+  auto& st = dynamic_cast<CudaState&>(state_base);
+  if (tokens.empty()) return;
+  if (st.fed + std::int64_t(tokens.size()) > st.max_context)
+    throw Error("context full: " + std::to_string(st.fed) + " + " + std::to_string(tokens.size()) +
+                " tokens exceed the state's " + std::to_string(st.max_context));
+  const int V = int(model_.cfg.vocab_size);
+  for (TokenId id : tokens)
+    if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+  st.all_logits.clear();
+  st.has_routing = false;
+  std::size_t done = 0;
+  while (done < tokens.size()) {
+    if (stop.stop_requested()) throw Cancelled("forward cancelled");
+    const int T = int(std::min<std::size_t>(ws_.rows, tokens.size() - done));
+    std::memcpy(ws_.h_ids, tokens.data() + done, std::size_t(T) * 4);
+    LS_CUDA(cudaMemcpyAsync(ws_.ids, ws_.h_ids, std::size_t(T) * 4, cudaMemcpyHostToDevice, stream_));
+    const bool last_chunk = done + T == tokens.size();
+    run_chunk(st, T, options.capture_routing && last_chunk);
+    if (options.all_logits || last_chunk) final_logits(st, T, options.all_logits);
+    st.fed += T;
+    done += T;
+    // h_ids is reused by the next chunk: the copy must have been consumed.
+    LS_CUDA(cudaStreamSynchronize(stream_));
+  }
+  st.has_routing = options.capture_routing;
+}
+
+std::vector<float> CudaBackend::logits(BackendState& state_base) {
+  std::lock_guard lock(mutex_);
+  auto& st = dynamic_cast<CudaState&>(state_base);
+  if (!st.all_logits.empty()) return st.all_logits;
+  std::vector<float> out(std::size_t(model_.cfg.vocab_size));
+  LS_CUDA(cudaMemcpyAsync(out.data(), st.last_logits, out.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  LS_CUDA(cudaStreamSynchronize(stream_));
+  return out;
+}
+
+std::vector<RoutingSlice> CudaBackend::routing(BackendState& state_base) {
+  std::lock_guard lock(mutex_);
+  auto& st = dynamic_cast<CudaState&>(state_base);
+  std::vector<RoutingSlice> out;
+  const int k = model_.cfg.num_experts_per_tok, ne = model_.cfg.count(LayerKind::Moe);
+  if (!st.has_routing || ne == 0) return out;
+  std::vector<int> ids(std::size_t(ne) * k);
+  std::vector<float> w(std::size_t(ne) * k);
+  LS_CUDA(cudaMemcpyAsync(ids.data(), st.routing_ids, ids.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  LS_CUDA(cudaMemcpyAsync(w.data(), st.routing_w, w.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  LS_CUDA(cudaStreamSynchronize(stream_));
+  for (std::size_t l = 0; l < model_.layers.size(); ++l) {
+    const DLayer& L = model_.layers[l];
+    if (L.kind != LayerKind::Moe) continue;
+    RoutingSlice s;
+    s.layer = int(l);
+    s.experts.assign(ids.begin() + L.slot * k, ids.begin() + (L.slot + 1) * k);
+    s.weights.assign(w.begin() + L.slot * k, w.begin() + (L.slot + 1) * k);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::unique_ptr<RecurrentCheckpoint> CudaBackend::checkpoint(const BackendState& state_base) {
+  std::lock_guard lock(mutex_);
+  const auto& st = dynamic_cast<const CudaState&>(state_base);
+  auto cp = std::make_unique<CudaCheckpoint>();
+  cp->fed = st.fed;
+  cp->size = st.recurrent_bytes;
+  if (cp->size) {
+    LS_CUDA(cudaMalloc(&cp->data, cp->size));
+    LS_CUDA(cudaMemcpyAsync(cp->data, st.block, cp->size, cudaMemcpyDeviceToDevice, stream_));
+    LS_CUDA(cudaStreamSynchronize(stream_));
+  }
+  return cp;
+}
+
+void CudaBackend::restore(BackendState& state_base, const RecurrentCheckpoint& checkpoint_base) {
+  std::lock_guard lock(mutex_);
+  auto& st = dynamic_cast<CudaState&>(state_base);
+  const auto& cp = dynamic_cast<const CudaCheckpoint&>(checkpoint_base);
+  if (cp.size != st.recurrent_bytes) throw Error("checkpoint does not belong to this model's state");
+  if (cp.size) LS_CUDA(cudaMemcpyAsync(st.block, cp.data, cp.size, cudaMemcpyDeviceToDevice, stream_));
+  LS_CUDA(cudaStreamSynchronize(stream_));
+  st.fed = cp.fed;  // attention caches past `fed` are simply overwritten later
+  st.all_logits.clear();
+  st.has_routing = false;
+}
+
+void CudaBackend::reset(BackendState& state_base) {
+  std::lock_guard lock(mutex_);
+  auto& st = dynamic_cast<CudaState&>(state_base);
+  if (st.recurrent_bytes) LS_CUDA(cudaMemsetAsync(st.block, 0, st.recurrent_bytes, stream_));
+  LS_CUDA(cudaStreamSynchronize(stream_));
+  st.fed = 0;
+  st.all_logits.clear();
+  st.has_routing = false;
+}
+
+CudaBackendStats CudaBackend::stats() const {
+  const ModelConfig& c = model_.cfg;
+  CudaBackendStats s;
+  s.weight_bytes = model_.arena_bytes;
+  s.workspace_bytes = ws_.bytes;
+  s.decode_weight_bytes = model_.decode_weight_bytes;
+  s.state_rw_bytes = 2ull * c.count(LayerKind::Mamba) *
+                     (std::uint64_t(c.mamba_conv_dim()) * (c.conv_kernel - 1) * 2 +
+                      std::uint64_t(c.mamba_num_heads) * c.mamba_head_dim * c.ssm_state_size * 4);
+  s.kv_bytes_per_position = 2ull * c.count(LayerKind::Attention) * c.num_key_value_heads * c.head_dim * 2;
+  s.device_name = device_name_;
+  return s;
+}
+
+CudaBackendStats cuda_backend_stats(const Backend& backend) {
+  auto* b = dynamic_cast<const CudaBackend*>(&backend);
+  if (!b) throw Error("not a CUDA backend");
+  return b->stats();
+}
+
+void cuda_backend_set_graphs(Backend& backend, bool on) {
+  auto* b = dynamic_cast<CudaBackend*>(&backend);
+  if (!b) throw Error("not a CUDA backend");
+  b->set_graphs(on);
+}
+
+}  // namespace logitscope::cuda

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The CUDA backend's own entry points beside backend.h's make_cuda_backend: a synthetic model (random
+// bf16 weights generated on the GPU from a config, for benchmarks without a download) and the
+// numbers `bench` reports.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "backend/backend.h"
+
+namespace logitscope::cuda {
+
+struct CudaBackendStats {
+  std::uint64_t weight_bytes = 0;           // device arena of weights
+  std::uint64_t workspace_bytes = 0;        // activations of one prompt chunk
+  std::uint64_t decode_weight_bytes = 0;    // weights one decoded token reads (active experts only)
+  std::uint64_t state_rw_bytes = 0;         // Mamba conv + SSM state read + written per token
+  std::uint64_t kv_bytes_per_position = 0;  // K + V of all attention layers for one position
+  std::string device_name;
+};
+
+// Statistics of a backend made by make_cuda_backend / make_cuda_backend_synthetic (throws otherwise).
+CudaBackendStats cuda_backend_stats(const Backend& backend);
+// Captures the decode step (one token, routing into the state) as a CUDA graph when `on`.
+void cuda_backend_set_graphs(Backend& backend, bool on);
+
+}  // namespace logitscope::cuda
+
+namespace logitscope {
+// Random (never zero) bf16 weights generated on the GPU from `config`; same layout and kernels as a
+// loaded checkpoint. Deterministic for a seed.
+std::unique_ptr<Backend> make_cuda_backend_synthetic(const ModelConfig& config, std::uint64_t seed,
+                                                     std::int64_t max_context);
+}  // namespace logitscope

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The CUDA backend class, shared by its source files (forward, loading, choose).
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/device_model.h"
+
+namespace logitscope::cuda {
+
+// Activations of one prompt chunk of up to `rows` tokens (decode uses row 0).
+struct Workspace {
+  int rows = 0;                 // prompt chunk
+  int logit_rows = 0;           // rows of logits computed at once when all logits are kept
+  int* ids = nullptr;           // [rows]
+  float* resid = nullptr;       // [rows, hidden] fp32 residual stream
+  bf16* normed = nullptr;       // [rows, hidden]
+  float* proj = nullptr;        // [rows, max_proj] in_proj / qkv / ffn-up / latent outputs
+  float* xbc = nullptr;         // [rows, conv_dim]
+  float* y = nullptr;           // [rows, d_inner]
+  bf16* act = nullptr;          // [rows, max_act] inputs of out_proj / o_proj / ffn-down
+  bf16* lat = nullptr;          // [rows, latent] expert input in latent space
+  float* routed = nullptr;      // [rows, latent] routed sum in latent space
+  float* router = nullptr;      // [rows, E]
+  int* topk_ids = nullptr;      // [rows, k]
+  float* topk_w = nullptr;      // [rows, k]
+  bf16* gathered = nullptr;     // [rows k, e_dim] tokens grouped by expert
+  float* e_up = nullptr;        // [rows k, width]
+  bf16* e_act = nullptr;        // [rows k, width]
+  float* e_down = nullptr;      // [rows k, e_dim]
+  int* perm = nullptr;          // [rows k] token of each grouped row
+  int* slot = nullptr;          // [rows k] grouped row of assignment (t, j)
+  int* row_expert = nullptr;    // [rows k] expert of each grouped row
+  bf16* h_dec = nullptr;        // [k + 1, hstride] decode expert intermediates
+  int hstride = 0;
+  float* logits = nullptr;      // [logit_rows, vocab]
+  int* cand_scratch_ids = nullptr;    // [topk_scratch_entries]
+  float* cand_scratch_vals = nullptr;
+  int* cand_ids = nullptr;      // [64]
+  float* cand_vals = nullptr;   // [64]
+  float* stats = nullptr;       // [4]
+  void* base = nullptr;
+  std::uint64_t bytes = 0;
+  // Pinned host mirrors for the few values that cross per step.
+  int* h_ids = nullptr;         // [rows] token ids in
+  int* h_topk = nullptr;        // [rows k] expert ids out (prompt grouping)
+  int* h_group = nullptr;       // [3 rows k] perm | slot | row_expert in
+  void* h_small = nullptr;      // candidates, stats, forced logit
+};
+
+class CudaState final : public BackendState {
+ public:
+  ~CudaState() override;
+  std::vector<bf16*> conv;      // per Mamba layer [conv_dim, K-1]
+  std::vector<float*> ssm;      // per Mamba layer [H, P, N]
+  std::vector<bf16*> kcache, vcache;  // per attention layer [KV, max_ctx, hd]
+  float* last_logits = nullptr; // [vocab]
+  int* routing_ids = nullptr;   // [n_moe, k]
+  float* routing_w = nullptr;   // [n_moe, k]
+  void* block = nullptr;        // one allocation for all of the above
+  std::uint64_t recurrent_bytes = 0;  // conv + ssm, contiguous at the start of block
+  bool has_routing = false;
+  std::vector<float> all_logits;      // [rows, vocab] of the last forward when all_logits was asked
+  std::int64_t all_logit_rows = 0;
+};
+
+class CudaCheckpoint final : public RecurrentCheckpoint {
+ public:
+  ~CudaCheckpoint() override;
+  void* data = nullptr;
+  std::uint64_t size = 0;
+  std::uint64_t bytes() const override { return size; }
+};
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(DeviceModel model, std::int64_t max_context);
+  ~CudaBackend() override;
+
+  std::string device_name() const override { return device_name_; }
+  std::uint64_t device_bytes() const override { return model_.arena_bytes + ws_.bytes; }
+  std::unique_ptr<BackendState> create_state(std::int64_t max_context) override;
+  void forward(BackendState& state, std::span<const TokenId> tokens, const ForwardOptions& options,
+               std::stop_token stop) override;
+  std::vector<float> logits(BackendState& state) override;
+  std::vector<RoutingSlice> routing(BackendState& state) override;
+  ChoiceResult choose(BackendState& state, const ChoiceRequest& request) override;
+  std::unique_ptr<RecurrentCheckpoint> checkpoint(const BackendState& state) override;
+  void restore(BackendState& state, const RecurrentCheckpoint& checkpoint) override;
+  void reset(BackendState& state) override;
+
+  CudaBackendStats stats() const;
+  void set_graphs(bool on) { use_graphs_ = on; }
+  cudaStream_t stream() const { return stream_; }
+  DeviceModel& model() { return model_; }
+  // Bytes create_state(max_context) allocates.
+  static std::uint64_t state_bytes(const ModelConfig& cfg, std::int64_t max_context);
+  static std::uint64_t workspace_bytes(const ModelConfig& cfg, std::int64_t max_context);
+
+ private:
+  void run_chunk(CudaState& st, int T, bool capture_routing);
+  void decode_graph(CudaState& st);
+  void mamba(const DLayer& L, CudaState& st, int T);
+  void attention_layer(const DLayer& L, CudaState& st, int T);
+  void moe(const DLayer& L, CudaState& st, int T, bool capture_routing);
+  void ffn(const DFfn& f, const bf16* x, int T, float* out);
+  void linear(const DLinear& L, const bf16* x, int T, float* y, bool accumulate);
+  void final_logits(CudaState& st, int T, bool all_logits);
+
+  DeviceModel model_;
+  Workspace ws_;
+  std::int64_t max_context_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  std::string device_name_;
+  std::mutex mutex_;
+  bool use_graphs_ = false;
+  cudaGraphExec_t graph_exec_ = nullptr;
+  const CudaState* graph_state_ = nullptr;
+  std::int64_t graph_pos_ = -1;
+};
+
+// Allocates the workspace (layout computed from the config) on the device and pinned host.
+Workspace allocate_workspace(const ModelConfig& cfg, std::int64_t max_context, bool sizing_only);
+void free_workspace(Workspace& ws);
+
+}  // namespace logitscope::cuda

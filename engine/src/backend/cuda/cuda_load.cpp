@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Putting a model on the GPU: the memory check (before anything is allocated), the upload of the
+// memory-mapped checkpoint through two pinned staging buffers (disk read of one chunk overlaps the
+// copy and conversion of the other; no full host copy), synthetic weights, and the workspace.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+#include "backend/cuda/common.cuh"
+#include "backend/cuda/cuda_backend_impl.h"
+#include "model/weights.h"
+
+namespace logitscope::cuda {
+namespace {
+
+std::string gib(std::uint64_t bytes) {
+  std::ostringstream s;
+  s.precision(2);
+  s << std::fixed << double(bytes) / double(1ull << 30) << " GiB";
+  return s.str();
+}
+
+class WsArena {
+ public:
+  explicit WsArena(char* base) : base_(base) {}
+  template <typename T>
+  T* take(std::int64_t n) {
+    off_ = (off_ + 255) & ~std::uint64_t(255);
+    T* p = reinterpret_cast<T*>(reinterpret_cast<std::uintptr_t>(base_) + off_);
+    off_ += std::uint64_t(std::max<std::int64_t>(n, 1)) * sizeof(T);
+    return p;
+  }
+  std::uint64_t size() const { return off_; }
+
+ private:
+  char* base_;
+  std::uint64_t off_ = 0;
+};
+
+void layout_workspace(const ModelConfig& c, std::int64_t max_context, char* base, Workspace& w) {
+  WsArena a(base);
+  const std::int64_t R = std::max<std::int64_t>(1, std::min<std::int64_t>(2048, max_context));
+  const std::int64_t hid = c.hidden_size, V = c.vocab_size, k = std::max(1, c.num_experts_per_tok);
+  const std::int64_t e_dim = c.moe_latent_size > 0 ? c.moe_latent_size : hid;
+  const std::int64_t qkv = std::int64_t(c.num_attention_heads + 2 * c.num_key_value_heads) * c.head_dim;
+  const std::int64_t max_proj = std::max({c.mamba_in_proj_dim(), qkv, std::int64_t(c.intermediate_size),
+                                          std::int64_t(c.moe_shared_expert_intermediate_size),
+                                          std::int64_t(c.moe_latent_size), std::int64_t(1)});
+  const std::int64_t max_act = std::max({c.mamba_d_inner(), std::int64_t(c.num_attention_heads) * c.head_dim,
+                                         std::int64_t(c.intermediate_size),
+                                         std::int64_t(c.moe_shared_expert_intermediate_size), std::int64_t(1)});
+  w.rows = int(R);
+  w.logit_rows = int(std::min<std::int64_t>(R, 64));
+  w.ids = a.take<int>(R);
+  w.resid = a.take<float>(R * hid);
+  w.normed = a.take<bf16>(R * hid);
+  w.proj = a.take<float>(R * max_proj);
+  w.xbc = a.take<float>(R * c.mamba_conv_dim());
+  w.y = a.take<float>(R * c.mamba_d_inner());
+  w.act = a.take<bf16>(R * max_act);
+  w.lat = a.take<bf16>(R * std::max(1, c.moe_latent_size));
+  w.routed = a.take<float>(R * std::max(1, c.moe_latent_size));
+  w.router = a.take<float>(R * std::max(1, c.n_routed_experts));
+  w.topk_ids = a.take<int>(R * k);
+  w.topk_w = a.take<float>(R * k);
+  const bool moe = c.count(LayerKind::Moe) > 0;
+  const std::int64_t n = moe ? R * k : 1;
+  w.gathered = a.take<bf16>(n * e_dim);
+  w.e_up = a.take<float>(n * std::max(1, c.moe_intermediate_size));
+  w.e_act = a.take<bf16>(n * std::max(1, c.moe_intermediate_size));
+  w.e_down = a.take<float>(n * e_dim);
+  w.perm = a.take<int>(n);
+  w.slot = a.take<int>(n);
+  w.row_expert = a.take<int>(n);
+  w.hstride = int((std::max(c.moe_intermediate_size, c.moe_shared_expert_intermediate_size) + 7) / 8 * 8);
+  w.h_dec = a.take<bf16>((k + 1) * std::int64_t(std::max(w.hstride, 8)));
+  w.logits = a.take<float>(std::int64_t(w.logit_rows) * V);
+  w.cand_scratch_ids = a.take<int>(topk_scratch_entries(int(V)));
+  w.cand_scratch_vals = a.take<float>(topk_scratch_entries(int(V)));
+  w.cand_ids = a.take<int>(kCandidates);
+  w.cand_vals = a.take<float>(kCandidates);
+  w.stats = a.take<float>(4);
+  w.bytes = a.size();
+}
+
+}  // namespace
+
+Workspace allocate_workspace(const ModelConfig& cfg, std::int64_t max_context, bool sizing_only) {
+  Workspace w;
+  layout_workspace(cfg, max_context, nullptr, w);
+  if (sizing_only) return w;
+  LS_CUDA(cudaMalloc(&w.base, w.bytes));
+  layout_workspace(cfg, max_context, static_cast<char*>(w.base), w);
+  const std::size_t n = std::size_t(w.rows) * std::max(1, cfg.num_experts_per_tok);
+  LS_CUDA(cudaMallocHost(reinterpret_cast<void**>(&w.h_ids), std::size_t(w.rows) * 4));
+  LS_CUDA(cudaMallocHost(reinterpret_cast<void**>(&w.h_topk), n * 4));
+  LS_CUDA(cudaMallocHost(reinterpret_cast<void**>(&w.h_group), 3 * n * 4));
+  LS_CUDA(cudaMallocHost(&w.h_small, 4096));
+  return w;
+}
+
+void free_workspace(Workspace& w) {
+  if (w.base) cudaFree(w.base);
+  if (w.h_ids) cudaFreeHost(w.h_ids);
+  if (w.h_topk) cudaFreeHost(w.h_topk);
+  if (w.h_group) cudaFreeHost(w.h_group);
+  if (w.h_small) cudaFreeHost(w.h_small);
+  w = Workspace{};
+}
+
+std::uint64_t CudaBackend::workspace_bytes(const ModelConfig& cfg, std::int64_t max_context) {
+  return allocate_workspace(cfg, max_context, true).bytes;
+}
+
+namespace {
+
+constexpr std::uint64_t kStagingBytes = 64ull << 20;   // per staging buffer (two)
+constexpr std::uint64_t kMarginBytes = 768ull << 20;   // CUDA context, cuBLAS workspace, fragmentation
+
+// Refuses (before allocating anything) a model that will not fit, saying what it needs.
+void check_fits(const ModelConfig& cfg, std::uint64_t arena, std::int64_t max_context, bool staging) {
+  int dev = 0;
+  LS_CUDA(cudaGetDevice(&dev));
+  cudaDeviceProp prop{};
+  LS_CUDA(cudaGetDeviceProperties(&prop, dev));
+  std::size_t free_b = 0, total_b = 0;
+  LS_CUDA(cudaMemGetInfo(&free_b, &total_b));
+  const std::uint64_t ws = CudaBackend::workspace_bytes(cfg, max_context);
+  const std::uint64_t state = CudaBackend::state_bytes(cfg, max_context);
+  const std::uint64_t need = arena + ws + state + (staging ? 2 * kStagingBytes : 0) + kMarginBytes;
+  if (need > free_b) {
+    throw Error("the model does not fit on " + std::string(prop.name) + ": it needs " + gib(need) + " (weights " +
+                gib(arena) + ", caches for " + std::to_string(max_context) + " tokens " + gib(state) +
+                ", workspace " + gib(ws) + ", reserve " + gib(kMarginBytes) + ") but only " + gib(free_b) + " of " +
+                gib(total_b) + " are free. Use a smaller max context or a GPU with more memory.");
+  }
+}
+
+int dtype_code(DType d) { return d == DType::F32 ? 0 : d == DType::F16 ? 1 : 2; }
+
+void upload(const std::vector<UploadJob>& jobs, cudaStream_t stream, const ProgressFn& progress) {
+  std::uint64_t total = 0, done = 0;
+  for (const auto& j : jobs) total += j.src->nbytes;
+  void* pinned[2] = {nullptr, nullptr};
+  void* scratch[2] = {nullptr, nullptr};
+  cudaEvent_t ev[2] = {nullptr, nullptr};
+  auto cleanup = [&] {
+    cudaStreamSynchronize(stream);
+    for (int i = 0; i < 2; ++i) {
+      if (pinned[i]) cudaFreeHost(pinned[i]);
+      if (scratch[i]) cudaFree(scratch[i]);
+      if (ev[i]) cudaEventDestroy(ev[i]);
+    }
+  };
+  try {
+    for (int i = 0; i < 2; ++i) {
+      LS_CUDA(cudaMallocHost(&pinned[i], kStagingBytes));
+      LS_CUDA(cudaMalloc(&scratch[i], kStagingBytes));
+      LS_CUDA(cudaEventCreateWithFlags(&ev[i], cudaEventDisableTiming));
+      LS_CUDA(cudaEventRecord(ev[i], stream));
+    }
+    int buf = 0;
+    if (progress && !progress({"weights", 0, total})) throw Cancelled("load cancelled");
+    for (const auto& j : jobs) {
+      const TensorView& t = *j.src;
+      const std::size_t es = dtype_size(t.dtype);
+      const bool same = (j.dst_bf16 && t.dtype == DType::BF16) || (!j.dst_bf16 && t.dtype == DType::F32);
+      const std::size_t ds = j.dst_bf16 ? 2 : 4;
+      const std::int64_t per_chunk = std::int64_t(kStagingBytes / es);
+      for (std::int64_t e0 = 0; e0 < j.count; e0 += per_chunk) {
+        const std::int64_t n = std::min(per_chunk, j.count - e0);
+        const std::size_t bytes = std::size_t(n) * es;
+        LS_CUDA(cudaEventSynchronize(ev[buf]));  // this staging buffer's last copy has finished
+        std::memcpy(pinned[buf], t.data + std::size_t(e0) * es, bytes);  // reads the mapped file
+        char* dst = static_cast<char*>(j.dst) + std::size_t(e0) * ds;
+        if (same) {
+          LS_CUDA(cudaMemcpyAsync(dst, pinned[buf], bytes, cudaMemcpyHostToDevice, stream));
+        } else {
+          LS_CUDA(cudaMemcpyAsync(scratch[buf], pinned[buf], bytes, cudaMemcpyHostToDevice, stream));
+          if (j.dst_bf16) convert_to_bf16(scratch[buf], dtype_code(t.dtype), reinterpret_cast<bf16*>(dst), n, stream);
+          else convert_to_f32(scratch[buf], dtype_code(t.dtype), reinterpret_cast<float*>(dst), n, stream);
+        }
+        LS_CUDA(cudaEventRecord(ev[buf], stream));
+        buf ^= 1;
+        done += bytes;
+        if (progress && !progress({"weights", done, total})) throw Cancelled("load cancelled");
+      }
+    }
+    LS_CUDA(cudaStreamSynchronize(stream));
+  } catch (...) {
+    cleanup();
+    throw;
+  }
+  cleanup();
+}
+
+void ensure_device() {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || count == 0)
+    throw Error(std::string("no CUDA device is available (") + (e != cudaSuccess ? cudaGetErrorString(e) : "0 devices") +
+                "); use the CPU backend");
+}
+
+}  // namespace
+
+}  // namespace logitscope::cuda
+
+namespace logitscope {
+
+std::unique_ptr<Backend> make_cuda_backend(const ModelConfig& config, const ModelWeights& weights,
+                                           std::int64_t max_context, const ProgressFn& progress) {
+  using namespace cuda;
+  ensure_device();
+  DeviceModel model;
+  std::vector<UploadJob> jobs;
+  const std::uint64_t arena = layout_model(config, &weights, nullptr, model, jobs);
+  check_fits(config, arena, max_context, true);
+  void* base = nullptr;
+  LS_CUDA(cudaMalloc(&base, arena));
+  jobs.clear();
+  DeviceModel bound;
+  try {
+    layout_model(config, &weights, static_cast<char*>(base), bound, jobs);
+    bound.arena = base;
+    auto backend = std::make_unique<CudaBackend>(std::move(bound), max_context);
+    base = nullptr;  // owned by the backend now
+    upload(jobs, backend->stream(), progress);
+    return backend;
+  } catch (...) {
+    if (base) cudaFree(base);
+    throw;
+  }
+}
+
+std::unique_ptr<Backend> make_cuda_backend_synthetic(const ModelConfig& config, std::uint64_t seed,
+                                                     std::int64_t max_context) {
+  using namespace cuda;
+  ensure_device();
+  DeviceModel model;
+  std::vector<UploadJob> jobs;
+  const std::uint64_t arena = layout_model(config, nullptr, nullptr, model, jobs);
+  check_fits(config, arena, max_context, false);
+  void* base = nullptr;
+  LS_CUDA(cudaMalloc(&base, arena));
+  jobs.clear();
+  DeviceModel bound;
+  layout_model(config, nullptr, static_cast<char*>(base), bound, jobs);
+  bound.arena = base;
+  auto backend = std::make_unique<CudaBackend>(std::move(bound), max_context);
+  std::uint64_t i = 0;
+  for (const auto& j : jobs) {
+    const std::uint64_t s = seed * 0x100000001B3ull + (++i) * 0x9E3779B97F4A7C15ull;
+    if (j.dst_bf16) fill_random_bf16(static_cast<bf16*>(j.dst), j.count, s, j.scale, backend->stream());
+    else fill_random_f32(static_cast<float*>(j.dst), j.count, s, j.scale, j.offset, backend->stream());
+  }
+  LS_CUDA(cudaStreamSynchronize(backend->stream()));
+  return backend;
+}
+
+}  // namespace logitscope

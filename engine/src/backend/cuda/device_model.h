@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The model as it lives on the GPU: one arena holding every weight, and typed pointers into it.
+// Matrices are bf16 [out, in] (PyTorch layout); vectors (norms, biases, A_log, D, dt_bias, conv taps,
+// router correction bias) are fp32 because they are tiny and the fp32 copy costs no bandwidth; the
+// router matrix keeps the checkpoint's fp32 when the file has it (the routing decision is fragile).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backend/cuda/kernels/kernels.h"
+#include "logitscope/config.h"
+#include "model/tensor.h"
+
+namespace logitscope {
+struct ModelWeights;
+}
+
+namespace logitscope::cuda {
+
+struct DLinear {
+  bf16* w = nullptr;      // [rows, cols]
+  float* b = nullptr;     // [rows] or null
+  int rows = 0, cols = 0;
+};
+
+struct DFfn {             // relu^2 MLP: down(relu(up x + b)^2) + b
+  DLinear up, down;
+};
+
+struct DLayer {
+  LayerKind kind = LayerKind::Mamba;
+  int slot = 0;                     // index among the layers of its kind (state / routing slots)
+  float* norm = nullptr;            // [hidden]
+  // Mamba
+  DLinear in_proj;                  // [d_inner + conv_dim + heads, hidden]
+  DLinear out_proj;                 // [hidden, d_inner]
+  float* conv_w = nullptr;          // [conv_dim, K]
+  float* conv_b = nullptr;          // [conv_dim] or null
+  float* dt_bias = nullptr;         // [heads]
+  float* A_log = nullptr;           // [heads]
+  float* D = nullptr;               // [heads]
+  float* gated_norm = nullptr;      // [d_inner]
+  // Attention
+  DLinear qkv;                      // [(H + 2 KV) hd, hidden]: q, k, v rows concatenated
+  DLinear o;                        // [hidden, H hd]
+  // MoE
+  bf16* router_bf16 = nullptr;      // [E, hidden] (bf16 checkpoints)
+  float* router_f32 = nullptr;      // [E, hidden] (fp32 checkpoints)
+  float* correction_bias = nullptr; // [E] or null
+  ExpertsDecode experts;            // up [E, width, in], down [E, out, width]; in = out = hidden or latent
+  DFfn shared;                      // present when shared.up.w != null
+  DLinear latent_in, latent_out;    // [latent, hidden], [hidden, latent], or null
+  // Dense MLP ('-')
+  DFfn mlp;
+};
+
+struct DeviceModel {
+  ModelConfig cfg;
+  bf16* embeddings = nullptr;       // [vocab, hidden]
+  float* norm_f = nullptr;          // [hidden]
+  DLinear lm_head;                  // [vocab, hidden] (may alias embeddings when tied)
+  std::vector<DLayer> layers;
+  void* arena = nullptr;
+  std::uint64_t arena_bytes = 0;
+  std::uint64_t decode_weight_bytes = 0;  // weights one decoded token reads (active experts only)
+};
+
+// One weight to put on the device: from a checkpoint view (converted to dst's dtype) or random.
+struct UploadJob {
+  void* dst = nullptr;
+  bool dst_bf16 = true;
+  std::int64_t count = 0;             // elements
+  const TensorView* src = nullptr;    // null: synthetic
+  float scale = 0.0f, offset = 0.0f;  // synthetic: offset +- [0.1, 1] * scale
+};
+
+// Lays out every weight of `cfg` in an arena starting at `base` (null for a sizing pass), filling
+// `model`'s pointers and the jobs that fill them. `weights` null = synthetic. Throws Error when a
+// checkpoint tensor does not have the size the config implies.
+std::uint64_t layout_model(const ModelConfig& cfg, const ModelWeights* weights, char* base, DeviceModel& model,
+                           std::vector<UploadJob>& jobs);
+
+}  // namespace logitscope::cuda

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Launchers of every CUDA kernel of the backend. Host code (cuda_backend.cpp) includes only this;
+// each kernel family lives in its own .cu file with a header comment (what, launch shape, bytes,
+// which test checks it). Conventions: activations that feed a matrix product are bf16, products and
+// the residual stream are fp32, recurrent (SSM) state is fp32, conv state and KV cache are bf16.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace logitscope::cuda {
+
+using bf16 = __nv_bfloat16;
+
+// ---- gemv.cu: y[r] (+)= b[r] + W[r,:] . x, batch 1 -------------------------------------------
+// W [rows, cols] bf16, x [cols] bf16, y [rows] fp32, b [rows] fp32 or null.
+void gemv_bf16(const bf16* W, const float* bias, const bf16* x, float* y, int rows, int cols,
+               bool accumulate, cudaStream_t stream);
+// W [rows, cols] fp32 (the router when the checkpoint stores it in fp32), x [T, cols] bf16.
+void gemv_f32w(const float* W, const bf16* x, float* y, int rows, int cols, int T, cudaStream_t stream);
+// Same with bf16 weights over T tokens (router of a bf16 checkpoint; any small T).
+void gemv_bf16_rows(const bf16* W, const bf16* x, float* y, int rows, int cols, int T, cudaStream_t stream);
+
+// ---- norm.cu ----------------------------------------------------------------------------------
+// out[t,:] = bf16(w * x[t,:] * rsqrt(mean(x[t,:]^2) + eps)); x [T, n] fp32, w [n] fp32.
+void rmsnorm(const float* x, const float* w, float eps, int T, int n, bf16* out, cudaStream_t stream);
+// Mamba gated norm: g = y * silu(z), normalised per group of `group` channels, times w.
+// y [T, d] fp32, z = zxbcdt[t, 0:d] (row stride zstride), w [d], out [T, d] bf16.
+void gated_rmsnorm(const float* y, const float* zxbcdt, int zstride, const float* w, int T, int d,
+                   int group, float eps, bf16* out, cudaStream_t stream);
+
+// ---- mamba.cu ---------------------------------------------------------------------------------
+// Causal depthwise conv + SiLU over T tokens continuing from conv_state (the last K-1 raw rows).
+// zxbcdt [T, stride] fp32 (xBC at column `offset`), conv_w [conv_dim, K], conv_b [conv_dim] or null,
+// conv_state [conv_dim, K-1] bf16 (updated), xbc [T, conv_dim] fp32 out.
+void mamba_conv(const float* zxbcdt, int stride, int offset, int conv_dim, int K, const float* conv_w,
+                const float* conv_b, bf16* conv_state, int T, float* xbc, cudaStream_t stream);
+struct ScanParams {
+  int H, P, N, G;          // heads, head dim, state size, B/C groups
+  int d_inner;             // H * P
+  float dt_min, dt_max;    // clamp of dt after softplus (0, inf = none)
+};
+// SSM recurrence over T tokens (sequential in t, parallel over heads x head-dim rows).
+// xbc [T, conv_dim] fp32 (x | B | C), dt_raw = zxbcdt[t, dt_offset + h], state [H, P, N] fp32
+// (updated), y [T, H*P] fp32 = C.S + D*x.
+void mamba_scan(const float* xbc, const float* zxbcdt, int stride, int dt_offset, const float* dt_bias,
+                const float* A_log, const float* D, float* state, int T, const ScanParams& p, float* y,
+                cudaStream_t stream);
+
+// ---- attention.cu -----------------------------------------------------------------------------
+struct AttnParams {
+  int H, KV, hd;           // query heads, kv heads, head dim
+  int max_ctx;             // rows of each cache
+  int pos0;                // position of the first of the T tokens
+};
+// Appends k, v of T tokens: qkv [T, (H + 2 KV) hd] fp32 -> caches [KV, max_ctx, hd] bf16.
+void kv_append(const float* qkv, int T, const AttnParams& p, bf16* kcache, bf16* vcache, cudaStream_t stream);
+// Causal GQA attention without RoPE: out [T, H hd] bf16.
+void attention(const float* qkv, int T, const AttnParams& p, const bf16* kcache, const bf16* vcache,
+               bf16* out, cudaStream_t stream);
+
+// ---- moe.cu -----------------------------------------------------------------------------------
+struct RouterParams {
+  int E, k, n_group, topk_group;
+  bool norm_topk_prob;
+  float scale;             // routed_scaling_factor
+};
+// logits [T, E] fp32 -> ids [T, k], weights [T, k] (descending selection score).
+void router_topk(const float* logits, const float* correction_bias, int T, const RouterParams& p,
+                 int* ids, float* weights, cudaStream_t stream);
+// Decode: h[s, :width_s] = bf16(relu(up_s . x + b)^2) for the k routed slots (+ the shared expert
+// as slot k when shared_up != null). up [E, width, in], up_b [E, width] or null.
+struct ExpertsDecode {
+  const bf16* up = nullptr; const float* up_b = nullptr;       // [E, width, in], [E, width]
+  const bf16* down = nullptr; const float* down_b = nullptr;   // [E, out, width], [E, out]
+  int width = 0, in = 0, out = 0;
+  const bf16* shared_up = nullptr; const float* shared_up_b = nullptr;     // [sw, in]
+  const bf16* shared_down = nullptr; const float* shared_down_b = nullptr; // [out, sw]
+  int shared_width = 0;
+};
+void experts_up_decode(const ExpertsDecode& e, const int* ids, int k, const bf16* x, bf16* h,
+                       int hstride, cudaStream_t stream);
+// y[r] += sum_s w_s * (down_s[r] . h_s + b) (+ the shared expert, weight 1).
+void experts_down_decode(const ExpertsDecode& e, const int* ids, const float* weights, int k,
+                         const bf16* h, int hstride, float* y, cudaStream_t stream);
+// Prefill: out[i, :] = x[rows[i], :]; x [T, cols], out [n, cols].
+void gather_rows(const bf16* x, const int* rows, int n, int cols, bf16* out, cudaStream_t stream);
+// y[t, c] += sum_j w[t, j] * (down_out[slot[t k + j], c] + down_b[ids[t, j], c]).
+void moe_combine(const float* down_out, const int* slot, const int* ids, const float* weights,
+                 const float* down_b, int T, int k, int cols, float* y, cudaStream_t stream);
+
+// ---- elementwise.cu ---------------------------------------------------------------------------
+// out [T, n] fp32 = table[ids[t], :] (bf16 table [V, n]).
+void embed(const bf16* table, const int* ids, int T, int n, float* out, cudaStream_t stream);
+// out [rows, width] bf16 = relu(in + bias)^2; bias row = row_expert ? bias[row_expert[r]] : bias.
+void relu2_rows(const float* in, const float* bias, const int* row_expert, int rows, int width,
+                bf16* out, cudaStream_t stream);
+// y [rows, n] += b [n]
+void add_bias_rows(float* y, const float* b, int rows, int n, cudaStream_t stream);
+void f32_to_bf16(const float* in, bf16* out, std::int64_t n, cudaStream_t stream);
+// Checkpoint dtype codes: 0 = F32, 1 = F16, 2 = BF16.
+void convert_to_bf16(const void* src, int src_dtype, bf16* dst, std::int64_t n, cudaStream_t stream);
+void convert_to_f32(const void* src, int src_dtype, float* dst, std::int64_t n, cudaStream_t stream);
+// Deterministic, never-zero random values: |v| in [0.1 scale, scale] with random sign, + offset.
+void fill_random_bf16(bf16* dst, std::int64_t n, std::uint64_t seed, float scale, cudaStream_t stream);
+void fill_random_f32(float* dst, std::int64_t n, std::uint64_t seed, float scale, float offset, cudaStream_t stream);
+
+// ---- sampling.cu ------------------------------------------------------------------------------
+constexpr int kCandidates = 64;  // top candidates kept on the device for choose()
+// stats [4] = {max, sum exp(l - max), sum exp(l - max) (l - max), unused}.
+void logits_stats(const float* logits, int V, float* stats, cudaStream_t stream);
+// Top kCandidates logits, best first: ids [64], vals [64]. scratch: 2 * 64 * blocks entries.
+int topk_scratch_entries(int V);
+void topk_candidates(const float* logits, int V, int* scratch_ids, float* scratch_vals, int* ids,
+                     float* vals, cudaStream_t stream);
+
+}  // namespace logitscope::cuda
