@@ -2,6 +2,7 @@
 // Golden outputs written by tests/reference/make_fixtures.py (HF transformers) beside each fixture.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -23,6 +24,14 @@ inline std::vector<std::string> fixture_model_names() {
   return names;
 }
 
+// The bundled demo model (resources/demo-model), trained by tools/demo-model/train.py.
+inline std::filesystem::path demo_model_dir() { return data_dir().parent_path() / "resources" / "demo-model"; }
+
+// Folder of a model with goldens: a fixture name, or "demo-model".
+inline std::filesystem::path model_dir(const std::string& name) {
+  return name == "demo-model" ? demo_model_dir() : fixtures_dir() / "models" / name;
+}
+
 inline nlohmann::json read_json(const std::filesystem::path& path) {
   std::ifstream in(path);
   std::stringstream text;
@@ -30,7 +39,7 @@ inline nlohmann::json read_json(const std::filesystem::path& path) {
   return nlohmann::json::parse(text.str());
 }
 
-inline nlohmann::json golden(const std::string& name) { return read_json(fixtures_dir() / "models" / name / "golden.json"); }
+inline nlohmann::json golden(const std::string& name) { return read_json(model_dir(name) / "golden.json"); }
 
 inline std::set<int> expert_set(const nlohmann::json& slice) {
   std::set<int> out;

@@ -24,7 +24,7 @@ double max_abs_diff(const float* ours, const nlohmann::json& reference) {
 
 std::unique_ptr<Model> load_fixture(const std::string& name) {
   LoadOptions options;
-  options.snapshot.model = (logitscope::test::fixtures_dir() / "models" / name).string();
+  options.snapshot.model = logitscope::test::model_dir(name).string();
   options.max_context = 256;
   options.threads = 2;
   return Model::load(options);
@@ -40,6 +40,7 @@ class CpuReferenceMatchesTransformers : public QObject {
   void prompt_logits_and_routing_data() {
     QTest::addColumn<QString>("name");
     for (const auto& name : logitscope::test::fixture_model_names()) QTest::newRow(name.c_str()) << QString::fromStdString(name);
+    QTest::newRow("demo-model") << QString("demo-model");
   }
   void prompt_logits_and_routing() {
     QFETCH(QString, name);
