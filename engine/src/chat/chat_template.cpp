@@ -63,7 +63,8 @@ std::string ChatTemplate::render(const nlohmann::json& messages, bool add_genera
 }
 
 std::string ChatTemplate::render_with(const nlohmann::ordered_json& context) const {
-  if (!context.is_object()) throw Error("chat template " + impl_->source + ": the context must be a JSON object");
+  if (!context.is_object() && !context.is_null())
+    throw Error("chat template " + impl_->source + ": the context must be a JSON object");
   // The order transformers passes them: messages, tools, documents, add_generation_prompt, then
   // the special tokens map and the caller's kwargs (later entries win).
   std::vector<std::pair<std::string, jinja::Value>> vars;
@@ -72,7 +73,8 @@ std::string ChatTemplate::render_with(const nlohmann::ordered_json& context) con
   vars.emplace_back("add_generation_prompt", jinja::Value(false));
   if (!impl_->bos.empty()) vars.emplace_back("bos_token", jinja::Value(impl_->bos));
   if (!impl_->eos.empty()) vars.emplace_back("eos_token", jinja::Value(impl_->eos));
-  for (auto it = context.begin(); it != context.end(); ++it) vars.emplace_back(it.key(), jinja::Value::from_json(it.value()));
+  if (context.is_object())
+    for (auto it = context.begin(); it != context.end(); ++it) vars.emplace_back(it.key(), jinja::Value::from_json(it.value()));
 
   auto clock = impl_->clock;
   jinja::Interpreter interp([clock](const std::string& format) {

@@ -5,6 +5,7 @@ list(APPEND LOGITSCOPE_TEXT_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/jinja/value.cpp
   ${CMAKE_CURRENT_LIST_DIR}/jinja/lexer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/jinja/parser.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/jinja/parser_expressions.cpp
   ${CMAKE_CURRENT_LIST_DIR}/jinja/operators.cpp
   ${CMAKE_CURRENT_LIST_DIR}/jinja/methods.cpp
   ${CMAKE_CURRENT_LIST_DIR}/jinja/filters.cpp

@@ -210,8 +210,13 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, const FramePtr& frame, st
 
 Value Interpreter::make_macro(const Stmt& s, const FramePtr& frame, const std::string& name) {
   const Stmt* def = &s;
-  FramePtr scope = frame;
-  return Value::function(name, [def, scope, name](Interpreter& self, CallArgs& a) -> Value {
+  // The macro lives in the frame it captures; a strong capture would be a reference cycle that
+  // leaks every render. The interpreter keeps the frame alive for the render instead.
+  macro_scopes_.push_back(frame);
+  std::weak_ptr<Frame> weak_scope = frame;
+  return Value::function(name, [def, weak_scope, name](Interpreter& self, CallArgs& a) -> Value {
+    FramePtr scope = weak_scope.lock();
+    if (!scope) throw RenderError("TemplateRuntimeError", "macro '" + name + "' called after its render ended");
     if (++self.depth_ > 200) {
       --self.depth_;
       throw RenderError("RecursionError", "maximum recursion depth exceeded in macro '" + name + "'");

@@ -47,6 +47,7 @@ class Interpreter {
   std::function<std::string(const std::string&)> strftime_;
   int line_ = 0;
   int depth_ = 0;  // macro recursion guard
+  std::vector<FramePtr> macro_scopes_;  // frames that define macros, kept for the render
 };
 
 }  // namespace logitscope::jinja

@@ -208,6 +208,21 @@ std::string py_float_repr(double d) {
   return sign + out;
 }
 
+// A namespace can be made to contain itself ({% set ns.me = ns %}); Python reports that instead of
+// recursing forever, and so do repr() and json_dump() here.
+namespace {
+thread_local int nesting_depth = 0;
+struct NestingGuard {
+  NestingGuard() {
+    if (++nesting_depth > 500) {
+      --nesting_depth;
+      throw RenderError("ValueError", "Circular reference detected");
+    }
+  }
+  ~NestingGuard() { --nesting_depth; }
+};
+}  // namespace
+
 static std::string repr_string(const std::string& s) {
   bool has_single = s.find('\'') != std::string::npos;
   bool has_double = s.find('"') != std::string::npos;
@@ -240,6 +255,7 @@ static std::string repr_string(const std::string& s) {
 }
 
 std::string py_repr(const Value& v) {
+  NestingGuard guard;
   switch (v.kind()) {
     case Kind::String: return repr_string(v.str());
     case Kind::List: {
@@ -334,6 +350,7 @@ static std::string json_key(const Value& key) {
 }
 
 static void json_dump(std::string& out, const Value& v, const JsonOptions& o, int depth) {
+  NestingGuard guard;
   auto newline = [&](int level) {
     out += '\n';
     for (int i = 0; i < level; ++i) out += o.indent;
