@@ -19,6 +19,7 @@ struct CheckOptions {
   double min_routing = 0.95;         // fraction of (position, layer) expert sets that must match
   int greedy_tokens = 8;
   std::int64_t max_context = 512;
+  int cpu_threads = 1;               // CPU reference threads (1: deterministic; 0 = all cores)
 };
 
 struct CheckRow {
@@ -39,6 +40,12 @@ struct CheckReport {
   int greedy_agree = 0;
   int routing_total = 0, routing_agree = 0;  // expert sets per (position, MoE layer), decode path
   double max_entropy_diff = 0.0;
+  // Repeatability: the prompt fed token by token again on each backend, compared bit for bit.
+  double gpu_repeat_max_diff = 0.0;  // two CUDA runs (graph replay), max |logit diff|
+  int gpu_repeat_routing_diffs = 0;  // expert sets that differ between those runs
+  double gpu_graph_vs_eager = 0.0;   // CUDA graph replay vs plain launches, max |logit diff|
+  double cpu_repeat_max_diff = 0.0;  // two CPU runs
+  int cpu_repeat_routing_diffs = 0;
   std::vector<std::string> failures; // empty = passed
 };
 
@@ -53,6 +60,16 @@ struct BenchOptions {
   std::vector<int> prefill_lengths = {128, 2048};
   int ttft_prompt = 28;
   std::uint64_t seed = 1;
+  bool graphs = true;                // decode step as a CUDA graph replay
+  int profile_tokens = 0;            // > 0: also time each decode stage over this many tokens
+};
+
+// One decode stage in the per-kernel table (per token: time summed over its launches).
+struct KernelRow {
+  std::string name;
+  int calls = 0;                     // launches per token
+  double us = 0.0;                   // microseconds per token (events around each launch, no graph)
+  std::uint64_t bytes = 0;           // bytes per token
 };
 
 struct BenchReport {
@@ -66,6 +83,8 @@ struct BenchReport {
   double ttft_ms = 0.0;
   std::uint64_t peak_device_bytes = 0;
   double load_s = 0.0;
+  std::vector<KernelRow> kernels;    // profile_tokens > 0: slowest first
+  double profiled_ms = 0.0;          // sum of the rows (per token)
 };
 
 BenchReport run_bench(const BenchOptions& options);

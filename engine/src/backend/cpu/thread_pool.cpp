@@ -19,28 +19,31 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_chunks() {
+bool ThreadPool::run_chunks(Job& job) {
+  bool finished_last = false;
   for (;;) {
-    const std::int64_t begin = next_.fetch_add(chunk_);
-    if (begin >= job_n_) return;
-    (*job_)(begin, std::min(job_n_, begin + chunk_));
+    const std::int64_t c = job.next.fetch_add(1);
+    if (c >= job.chunks) return finished_last;
+    const std::int64_t begin = c * job.chunk;
+    (*job.fn)(begin, std::min(job.n, begin + job.chunk));
+    finished_last = job.finished.fetch_add(1) + 1 == job.chunks;
   }
 }
 
 void ThreadPool::worker_loop() {
   std::uint64_t seen = 0;
   for (;;) {
+    std::shared_ptr<Job> job;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
       if (stopping_) return;
       seen = generation_;
-      ++active_;
+      job = job_;  // may be null, or already fully claimed: then there is nothing to do
     }
-    run_chunks();
-    {
+    if (job && run_chunks(*job)) {
       std::lock_guard lock(mutex_);
-      if (--active_ == 0) done_.notify_all();
+      done_.notify_all();
     }
   }
 }
@@ -54,19 +57,21 @@ void ThreadPool::parallel_for(std::int64_t n, const std::function<void(std::int6
     return;
   }
   // A few chunks per thread balance uneven rows without much counter traffic.
-  const std::int64_t chunk = std::max<std::int64_t>(min_chunk, (n + threads * 4 - 1) / (threads * 4));
+  auto job = std::make_shared<Job>();
+  job->fn = &fn;
+  job->n = n;
+  job->chunk = std::max<std::int64_t>(min_chunk, (n + threads * 4 - 1) / (threads * 4));
+  job->chunks = (n + job->chunk - 1) / job->chunk;
   {
     std::lock_guard lock(mutex_);
-    job_ = &fn;
-    job_n_ = n;
-    chunk_ = chunk;
-    next_.store(0);
+    job_ = job;
     ++generation_;
   }
   wake_.notify_all();
-  run_chunks();
+  run_chunks(*job);
   std::unique_lock lock(mutex_);
-  done_.wait(lock, [&] { return active_ == 0 && next_.load() >= job_n_; });
+  done_.wait(lock, [&] { return job->finished.load() == job->chunks; });
+  job_.reset();  // a worker waking later finds no job (or one with nothing left to claim)
 }
 
 }  // namespace logitscope

@@ -6,7 +6,11 @@
 #include "backend/cuda/cuda_backend_impl.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include "backend/cuda/common.cuh"
 
@@ -18,6 +22,16 @@ namespace logitscope::cuda {
     if (s_ != CUBLAS_STATUS_SUCCESS)                                                              \
       throw Error(std::string("cuBLAS error ") + std::to_string(int(s_)) + " in " #call);        \
   } while (0)
+
+namespace {
+std::atomic<std::uint64_t> g_state_uid{0};
+// Byte count of a decode matrix-vector product: weights once, x, y written (and read when accumulating).
+std::uint64_t gemv_bytes(std::int64_t rows, std::int64_t cols, bool acc) {
+  return std::uint64_t(rows) * cols * 2 + std::uint64_t(cols) * 2 + std::uint64_t(rows) * 4 * (acc ? 2 : 1);
+}
+}  // namespace
+
+CudaState::CudaState() : uid(++g_state_uid) {}
 
 CudaState::~CudaState() {
   if (block) cudaFree(block);
@@ -37,10 +51,16 @@ CudaBackend::CudaBackend(DeviceModel model, std::int64_t max_context)
   LS_CUDA(cudaGetDeviceProperties(&prop, dev));
   device_name_ = prop.name;
   ws_ = allocate_workspace(model_.cfg, max_context, false);
+  LS_CUDA(cudaEventCreateWithFlags(&step_copied_, cudaEventDisableTiming));
+  LS_CUDA(cudaEventRecord(step_copied_, stream_));
+  if (const char* g = std::getenv("LOGITSCOPE_CUDA_GRAPHS"); g && std::string(g) == "0") use_graphs_ = false;
 }
 
 CudaBackend::~CudaBackend() {
+  if (stream_) cudaStreamSynchronize(stream_);
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+  if (step_copied_) cudaEventDestroy(step_copied_);
+  for (auto e : prof_events_) cudaEventDestroy(e);
   free_workspace(ws_);
   if (cublas_) cublasDestroy(cublas_);
   if (model_.arena) cudaFree(model_.arena);
@@ -112,24 +132,38 @@ void CudaBackend::ffn(const DFfn& f, const bf16* x, int T, float* out) {
 void CudaBackend::mamba(const DLayer& L, CudaState& st, int T) {
   const ModelConfig& c = model_.cfg;
   const int d_inner = int(c.mamba_d_inner()), conv_dim = int(c.mamba_conv_dim()), in_dim = int(c.mamba_in_proj_dim());
+  const std::uint64_t state = std::uint64_t(c.mamba_num_heads) * c.mamba_head_dim * c.ssm_state_size * 4;
+  mark("mamba.in_proj", gemv_bytes(in_dim, L.in_proj.cols, false));
   linear(L.in_proj, ws_.normed, T, ws_.proj, false);  // zxbcdt [T, in_dim]
+  mark("mamba.conv", std::uint64_t(conv_dim) * (8 + 4 * c.conv_kernel + 4 * (c.conv_kernel - 1)));
   mamba_conv(ws_.proj, in_dim, d_inner, conv_dim, c.conv_kernel, L.conv_w, L.conv_b, st.conv[L.slot], T, ws_.xbc,
              stream_);
   ScanParams p{c.mamba_num_heads, c.mamba_head_dim, c.ssm_state_size, c.n_groups, d_inner,
                float(c.time_step_limit_min), c.time_step_limit_max > 0 ? float(c.time_step_limit_max) : INFINITY};
+  mark("mamba.scan", 2 * state + std::uint64_t(conv_dim) * 4 + std::uint64_t(d_inner) * 4);
   mamba_scan(ws_.xbc, ws_.proj, in_dim, d_inner + conv_dim, L.dt_bias, L.A_log, L.D, st.ssm[L.slot], T, p, ws_.y,
              stream_);
+  mark("mamba.gated_norm", std::uint64_t(d_inner) * 14);
   gated_rmsnorm(ws_.y, ws_.proj, in_dim, L.gated_norm, T, d_inner, d_inner / c.n_groups, float(c.layer_norm_epsilon),
                 ws_.act, stream_);
+  mark("mamba.out_proj", gemv_bytes(L.out_proj.rows, L.out_proj.cols, true));
   linear(L.out_proj, ws_.act, T, ws_.resid, true);
 }
 
-void CudaBackend::attention_layer(const DLayer& L, CudaState& st, int T) {
+void CudaBackend::attention_layer(const DLayer& L, CudaState& st, int T, const int* pos_dev) {
   const ModelConfig& c = model_.cfg;
+  const std::uint64_t kv_row = std::uint64_t(c.num_key_value_heads) * c.head_dim;
+  mark("attn.qkv", gemv_bytes(L.qkv.rows, L.qkv.cols, false));
   linear(L.qkv, ws_.normed, T, ws_.proj, false);  // [T, (H + 2 KV) hd]
-  AttnParams p{c.num_attention_heads, c.num_key_value_heads, c.head_dim, int(st.max_context), int(st.fed)};
+  AttnParams p{c.num_attention_heads, c.num_key_value_heads, c.head_dim, int(st.max_context), int(st.fed), pos_dev};
+  mark("attn.kv_append", kv_row * 2 * 6);
   kv_append(ws_.proj, T, p, st.kcache[L.slot], st.vcache[L.slot], stream_);
-  attention(ws_.proj, T, p, st.kcache[L.slot], st.vcache[L.slot], ws_.act, stream_);
+  mark("attn.attention", kv_row * 2 * 2 * std::uint64_t(st.fed + 1) + std::uint64_t(c.num_attention_heads) * c.head_dim * 6);
+  if (T == 1)
+    attention_decode(ws_.proj, p, st.kcache[L.slot], st.vcache[L.slot], ws_.attn_part, ws_.act, stream_);
+  else
+    attention(ws_.proj, T, p, st.kcache[L.slot], st.vcache[L.slot], ws_.act, stream_);
+  mark("attn.o_proj", gemv_bytes(L.o.rows, L.o.cols, true));
   linear(L.o, ws_.act, T, ws_.resid, true);
 }
 
@@ -138,6 +172,7 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
   const int E = c.n_routed_experts, k = c.num_experts_per_tok, hid = int(c.hidden_size);
   const int latent = c.moe_latent_size;
   // Router: fp32 accumulate over bf16 activations, fp32 logits [T, E].
+  mark("moe.router", std::uint64_t(E) * hid * (L.router_f32 ? 4 : 2));
   if (L.router_f32) {
     gemv_f32w(L.router_f32, ws_.normed, ws_.router, E, hid, T, stream_);
   } else {
@@ -146,6 +181,7 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
   RouterParams rp{E, k, c.n_group, c.topk_group, c.norm_topk_prob, float(c.routed_scaling_factor)};
   int* ids = T == 1 ? st.routing_ids + L.slot * k : ws_.topk_ids;
   float* wts = T == 1 ? st.routing_w + L.slot * k : ws_.topk_w;
+  mark("moe.router_topk", std::uint64_t(E) * 8);
   router_topk(ws_.router, L.correction_bias, T, rp, ids, wts, stream_);
   if (T > 1 && capture_routing) {
     LS_CUDA(cudaMemcpyAsync(st.routing_ids + L.slot * k, ids + std::int64_t(T - 1) * k, k * 4, cudaMemcpyDeviceToDevice, stream_));
@@ -162,7 +198,11 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
   float* routed_out = latent > 0 ? ws_.routed : ws_.resid;
   if (T == 1) {
     // Shared expert rides in the same launches unless it lives in a different space (latent).
+    const ExpertsDecode& x = L.experts;
+    const std::uint64_t mats = std::uint64_t(k) * x.width * x.in * 2 + std::uint64_t(x.shared_width) * x.in * 2;
+    mark("moe.experts_up", mats + std::uint64_t(x.in) * 2);
     experts_up_decode(L.experts, ids, k, xe, ws_.h_dec, ws_.hstride, stream_);
+    mark("moe.experts_down", mats + std::uint64_t(x.out) * 8);
     experts_down_decode(L.experts, ids, wts, k, ws_.h_dec, ws_.hstride, routed_out, stream_);
   } else {
     // Group the T*k assignments by expert on the host (one small copy), then one product per expert.
@@ -215,7 +255,9 @@ void CudaBackend::final_logits(CudaState& st, int T, bool all_logits) {
   const int hid = int(c.hidden_size), V = int(c.vocab_size);
   const float eps = float(c.layer_norm_epsilon);
   if (!all_logits) {
+    mark("final.norm", std::uint64_t(hid) * 10);
     rmsnorm(ws_.resid + std::int64_t(T - 1) * hid, model_.norm_f, eps, 1, hid, ws_.normed, stream_);
+    mark("lm_head", gemv_bytes(V, hid, false));
     gemv_bf16(model_.lm_head.w, nullptr, ws_.normed, st.last_logits, V, hid, false, stream_);
     return;
   }
@@ -234,19 +276,136 @@ void CudaBackend::final_logits(CudaState& st, int T, bool all_logits) {
   }
 }
 
-void CudaBackend::run_chunk(CudaState& st, int T, bool capture_routing) {
+void CudaBackend::run_chunk(CudaState& st, int T, bool capture_routing, const int* ids_dev, const int* pos_dev) {
   const ModelConfig& c = model_.cfg;
   const int hid = int(c.hidden_size);
-  embed(model_.embeddings, ws_.ids, T, hid, ws_.resid, stream_);
+  mark("embed", std::uint64_t(hid) * 6);
+  embed(model_.embeddings, ids_dev, T, hid, ws_.resid, stream_);
   for (const DLayer& L : model_.layers) {
+    mark("rmsnorm", std::uint64_t(hid) * 10);
     rmsnorm(ws_.resid, L.norm, float(c.layer_norm_epsilon), T, hid, ws_.normed, stream_);
     switch (L.kind) {
       case LayerKind::Mamba: mamba(L, st, T); break;
-      case LayerKind::Attention: attention_layer(L, st, T); break;
+      case LayerKind::Attention: attention_layer(L, st, T, pos_dev); break;
       case LayerKind::Moe: moe(L, st, T, capture_routing); break;
-      case LayerKind::Mlp: ffn(L.mlp, ws_.normed, T, ws_.resid); break;
+      case LayerKind::Mlp:
+        mark("mlp", gemv_bytes(L.mlp.up.rows, L.mlp.up.cols, false) + gemv_bytes(L.mlp.down.rows, L.mlp.down.cols, true));
+        ffn(L.mlp, ws_.normed, T, ws_.resid);
+        break;
     }
   }
+}
+
+void CudaBackend::choose_kernels(CudaState& st) {
+  const int V = int(model_.cfg.vocab_size);
+  mark("choose.stats", std::uint64_t(V) * 8);
+  logits_stats(st.last_logits, V, ws_.stats, stream_);
+  mark("choose.topk", std::uint64_t(V) * 4);
+  topk_candidates(st.last_logits, V, ws_.cand_scratch_ids, ws_.cand_scratch_vals, ws_.cand_ids, ws_.cand_vals, stream_);
+}
+
+void CudaBackend::decode_body(CudaState& st) {
+  run_chunk(st, 1, true, ws_.step, ws_.step + 1);
+  final_logits(st, 1, false);
+  choose_kernels(st);
+}
+
+void CudaBackend::capture_decode_graph(CudaState& st) {
+  if (graph_exec_) {
+    LS_CUDA(cudaGraphExecDestroy(graph_exec_));
+    graph_exec_ = nullptr;
+    graph_uid_ = 0;
+  }
+  cudaGraph_t g = nullptr;
+  LS_CUDA(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+  try {
+    decode_body(st);
+  } catch (...) {
+    cudaStreamEndCapture(stream_, &g);
+    if (g) cudaGraphDestroy(g);
+    throw;
+  }
+  LS_CUDA(cudaStreamEndCapture(stream_, &g));
+  const cudaError_t e = cudaGraphInstantiate(&graph_exec_, g, 0);
+  cudaGraphDestroy(g);
+  LS_CUDA(e);
+  graph_uid_ = st.uid;
+}
+
+void CudaBackend::decode_step(CudaState& st, TokenId id) {
+  // The previous step's copy must have read h_step before it is rewritten.
+  LS_CUDA(cudaEventSynchronize(step_copied_));
+  ws_.h_step[0] = id;
+  ws_.h_step[1] = int(st.fed);
+  LS_CUDA(cudaMemcpyAsync(ws_.step, ws_.h_step, 8, cudaMemcpyHostToDevice, stream_));
+  LS_CUDA(cudaEventRecord(step_copied_, stream_));
+  if (profile_) {
+    prof_marks_.clear();
+    prof_active_ = true;
+    try {
+      decode_body(st);
+    } catch (...) {
+      prof_active_ = false;
+      throw;
+    }
+    prof_active_ = false;
+    profile_collect();
+  } else if (use_graphs_) {
+    if (!graph_exec_ || graph_uid_ != st.uid) capture_decode_graph(st);
+    LS_CUDA(cudaGraphLaunch(graph_exec_, stream_));
+  } else {
+    decode_body(st);
+  }
+  cand_uid_ = st.uid;
+}
+
+void CudaBackend::mark_impl(const char* name, std::uint64_t bytes) {
+  const std::size_t i = prof_marks_.size();
+  while (prof_events_.size() < i + 2) {
+    cudaEvent_t e = nullptr;
+    LS_CUDA(cudaEventCreate(&e));
+    prof_events_.push_back(e);
+  }
+  LS_CUDA(cudaEventRecord(prof_events_[i], stream_));
+  prof_marks_.push_back({name, bytes});
+}
+
+void CudaBackend::profile_collect() {
+  const std::size_t n = prof_marks_.size();
+  if (n == 0) return;
+  LS_CUDA(cudaEventRecord(prof_events_[n], stream_));
+  LS_CUDA(cudaEventSynchronize(prof_events_[n]));
+  std::map<std::string, std::size_t> at;
+  for (std::size_t i = 0; i < prof_rows_.size(); ++i) at[prof_rows_[i].name] = i;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < n; ++i) {
+    float ms = 0.0f;
+    LS_CUDA(cudaEventElapsedTime(&ms, prof_events_[i], prof_events_[i + 1]));
+    const std::string name = prof_marks_[i].first;
+    auto it = at.find(name);
+    if (it == at.end()) {
+      it = at.emplace(name, prof_rows_.size()).first;
+      prof_rows_.push_back(KernelProfileRow{name});
+    }
+    KernelProfileRow& r = prof_rows_[it->second];
+    ++r.calls;
+    r.ms += ms;
+    r.bytes += prof_marks_[i].second;
+    if (seen.insert(name).second) ++r.tokens;
+  }
+}
+
+void CudaBackend::set_profile(bool on) {
+  std::lock_guard lock(mutex_);
+  profile_ = on;
+  if (on) prof_rows_.clear();
+}
+
+std::vector<KernelProfileRow> CudaBackend::profile_rows() {
+  std::lock_guard lock(mutex_);
+  auto rows = prof_rows_;
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.ms > b.ms; });
+  return rows;
 }
 
 void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tokens, const ForwardOptions& options,
@@ -262,6 +421,15 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
     if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
   st.all_logits.clear();
   st.has_routing = false;
+  cand_uid_ = 0;
+  if (tokens.size() == 1 && !options.all_logits) {
+    // Decode: one token, routing into the state; a CUDA graph replay unless profiling or disabled.
+    if (stop.stop_requested()) throw Cancelled("forward cancelled");
+    decode_step(st, tokens[0]);
+    st.fed += 1;
+    st.has_routing = options.capture_routing;
+    return;
+  }
   std::size_t done = 0;
   while (done < tokens.size()) {
     if (stop.stop_requested()) throw Cancelled("forward cancelled");
@@ -269,7 +437,7 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
     std::memcpy(ws_.h_ids, tokens.data() + done, std::size_t(T) * 4);
     LS_CUDA(cudaMemcpyAsync(ws_.ids, ws_.h_ids, std::size_t(T) * 4, cudaMemcpyHostToDevice, stream_));
     const bool last_chunk = done + T == tokens.size();
-    run_chunk(st, T, options.capture_routing && last_chunk);
+    run_chunk(st, T, options.capture_routing && last_chunk, ws_.ids, nullptr);
     if (options.all_logits || last_chunk) final_logits(st, T, options.all_logits);
     st.fed += T;
     done += T;
@@ -372,6 +540,18 @@ void cuda_backend_set_graphs(Backend& backend, bool on) {
   auto* b = dynamic_cast<CudaBackend*>(&backend);
   if (!b) throw Error("not a CUDA backend");
   b->set_graphs(on);
+}
+
+void cuda_backend_set_profile(Backend& backend, bool on) {
+  auto* b = dynamic_cast<CudaBackend*>(&backend);
+  if (!b) throw Error("not a CUDA backend");
+  b->set_profile(on);
+}
+
+std::vector<KernelProfileRow> cuda_backend_profile(Backend& backend) {
+  auto* b = dynamic_cast<CudaBackend*>(&backend);
+  if (!b) throw Error("not a CUDA backend");
+  return b->profile_rows();
 }
 
 }  // namespace logitscope::cuda

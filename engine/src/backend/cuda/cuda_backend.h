@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "backend/backend.h"
 
@@ -20,10 +22,23 @@ struct CudaBackendStats {
   std::string device_name;
 };
 
+// One decode stage in profile mode: events around each launch, summed over the profiled tokens.
+struct KernelProfileRow {
+  std::string name;
+  int calls = 0;              // launches over the profiled tokens
+  double ms = 0.0;            // summed event time (kernel + the gap before the next event)
+  std::uint64_t bytes = 0;    // summed byte count (weights, state, activations read + written)
+  int tokens = 0;             // tokens profiled
+};
+
 // Statistics of a backend made by make_cuda_backend / make_cuda_backend_synthetic (throws otherwise).
 CudaBackendStats cuda_backend_stats(const Backend& backend);
 // Captures the decode step (one token, routing into the state) as a CUDA graph when `on`.
 void cuda_backend_set_graphs(Backend& backend, bool on);
+// Profile mode: decode steps run without a graph, each stage between two events. Turning it on
+// clears the rows; cuda_backend_profile returns them (sorted by time, largest first).
+void cuda_backend_set_profile(Backend& backend, bool on);
+std::vector<KernelProfileRow> cuda_backend_profile(Backend& backend);
 
 }  // namespace logitscope::cuda
 

@@ -20,6 +20,7 @@ struct Workspace {
   int rows = 0;                 // prompt chunk
   int logit_rows = 0;           // rows of logits computed at once when all logits are kept
   int* ids = nullptr;           // [rows]
+  int* step = nullptr;          // [2] decode step: {token id, position}, read by the decode graph
   float* resid = nullptr;       // [rows, hidden] fp32 residual stream
   bf16* normed = nullptr;       // [rows, hidden]
   float* proj = nullptr;        // [rows, max_proj] in_proj / qkv / ffn-up / latent outputs
@@ -40,6 +41,7 @@ struct Workspace {
   int* row_expert = nullptr;    // [rows k] expert of each grouped row
   bf16* h_dec = nullptr;        // [k + 1, hstride] decode expert intermediates
   int hstride = 0;
+  float* attn_part = nullptr;   // [H, kAttnSplits, hd + 2] decode attention partials
   float* logits = nullptr;      // [logit_rows, vocab]
   int* cand_scratch_ids = nullptr;    // [topk_scratch_entries]
   float* cand_scratch_vals = nullptr;
@@ -50,6 +52,7 @@ struct Workspace {
   std::uint64_t bytes = 0;
   // Pinned host mirrors for the few values that cross per step.
   int* h_ids = nullptr;         // [rows] token ids in
+  int* h_step = nullptr;        // [2] mirror of `step`
   int* h_topk = nullptr;        // [rows k] expert ids out (prompt grouping)
   int* h_group = nullptr;       // [3 rows k] perm | slot | row_expert in
   void* h_small = nullptr;      // candidates, stats, forced logit
@@ -57,7 +60,9 @@ struct Workspace {
 
 class CudaState final : public BackendState {
  public:
+  CudaState();
   ~CudaState() override;
+  std::uint64_t uid = 0;        // unique per state: keys the captured decode graph
   std::vector<bf16*> conv;      // per Mamba layer [conv_dim, K-1]
   std::vector<float*> ssm;      // per Mamba layer [H, P, N]
   std::vector<bf16*> kcache, vcache;  // per attention layer [KV, max_ctx, hd]
@@ -97,7 +102,12 @@ class CudaBackend final : public Backend {
   void reset(BackendState& state) override;
 
   CudaBackendStats stats() const;
-  void set_graphs(bool on) { use_graphs_ = on; }
+  void set_graphs(bool on) {
+    std::lock_guard lock(mutex_);
+    use_graphs_ = on;
+  }
+  void set_profile(bool on);
+  std::vector<KernelProfileRow> profile_rows();
   cudaStream_t stream() const { return stream_; }
   DeviceModel& model() { return model_; }
   // Bytes create_state(max_context) allocates.
@@ -105,10 +115,22 @@ class CudaBackend final : public Backend {
   static std::uint64_t workspace_bytes(const ModelConfig& cfg, std::int64_t max_context);
 
  private:
-  void run_chunk(CudaState& st, int T, bool capture_routing);
-  void decode_graph(CudaState& st);
+  // ids_dev [T] token ids, pos_dev: the first token's position in device memory (decode) or null.
+  void run_chunk(CudaState& st, int T, bool capture_routing, const int* ids_dev, const int* pos_dev);
+  // One decoded token: the layers, the final norm + lm_head, and choose()'s summary kernels (so the
+  // CUDA graph covers them too). Reads the token and its position from ws_.step.
+  void decode_body(CudaState& st);
+  void decode_step(CudaState& st, TokenId id);
+  void capture_decode_graph(CudaState& st);
+  void choose_kernels(CudaState& st);
+  // Profiling: in profile mode each stage is bracketed by events (no graph); bytes = its byte count.
+  void mark(const char* name, std::uint64_t bytes) {
+    if (prof_active_) mark_impl(name, bytes);
+  }
+  void mark_impl(const char* name, std::uint64_t bytes);
+  void profile_collect();
   void mamba(const DLayer& L, CudaState& st, int T);
-  void attention_layer(const DLayer& L, CudaState& st, int T);
+  void attention_layer(const DLayer& L, CudaState& st, int T, const int* pos_dev);
   void moe(const DLayer& L, CudaState& st, int T, bool capture_routing);
   void ffn(const DFfn& f, const bf16* x, int T, float* out);
   void linear(const DLinear& L, const bf16* x, int T, float* y, bool accumulate);
@@ -121,10 +143,17 @@ class CudaBackend final : public Backend {
   cublasHandle_t cublas_ = nullptr;
   std::string device_name_;
   std::mutex mutex_;
-  bool use_graphs_ = false;
+  bool use_graphs_ = true;
   cudaGraphExec_t graph_exec_ = nullptr;
-  const CudaState* graph_state_ = nullptr;
-  std::int64_t graph_pos_ = -1;
+  std::uint64_t graph_uid_ = 0;       // state the graph was captured for (0: none)
+  cudaEvent_t step_copied_ = nullptr; // h_step may be rewritten once this has completed
+  std::uint64_t cand_uid_ = 0;        // state whose last logits the device candidates/stats summarise
+  // Profile mode.
+  bool profile_ = false;
+  bool prof_active_ = false;          // inside a profiled decode step
+  std::vector<cudaEvent_t> prof_events_;
+  std::vector<std::pair<const char*, std::uint64_t>> prof_marks_;  // one per recorded event but the last
+  std::vector<KernelProfileRow> prof_rows_;
 };
 
 // Allocates the workspace (layout computed from the config) on the device and pinned host.

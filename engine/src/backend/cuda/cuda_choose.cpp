@@ -62,8 +62,11 @@ ChoiceResult CudaBackend::choose(BackendState& state_base, const ChoiceRequest& 
   auto& st = dynamic_cast<CudaState&>(state_base);
   if (st.fed == 0) throw Error("choose() needs at least one fed token");
   const int V = int(model_.cfg.vocab_size);
-  logits_stats(st.last_logits, V, ws_.stats, stream_);
-  topk_candidates(st.last_logits, V, ws_.cand_scratch_ids, ws_.cand_scratch_vals, ws_.cand_ids, ws_.cand_vals, stream_);
+  // A decode step already summarised its logits (inside its CUDA graph); a prompt forward did not.
+  if (cand_uid_ != st.uid) {
+    choose_kernels(st);
+    cand_uid_ = st.uid;
+  }
   // Pinned mirror: [64 ids][64 vals][4 stats][1 forced logit].
   int* h_ids = static_cast<int*>(ws_.h_small);
   float* h_vals = reinterpret_cast<float*>(h_ids + kCandidates);

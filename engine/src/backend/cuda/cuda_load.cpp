@@ -53,6 +53,7 @@ void layout_workspace(const ModelConfig& c, std::int64_t max_context, char* base
   w.rows = int(R);
   w.logit_rows = int(std::min<std::int64_t>(R, 64));
   w.ids = a.take<int>(R);
+  w.step = a.take<int>(2);
   w.resid = a.take<float>(R * hid);
   w.normed = a.take<bf16>(R * hid);
   w.proj = a.take<float>(R * max_proj);
@@ -75,6 +76,7 @@ void layout_workspace(const ModelConfig& c, std::int64_t max_context, char* base
   w.row_expert = a.take<int>(n);
   w.hstride = int((std::max(c.moe_intermediate_size, c.moe_shared_expert_intermediate_size) + 7) / 8 * 8);
   w.h_dec = a.take<bf16>((k + 1) * std::int64_t(std::max(w.hstride, 8)));
+  w.attn_part = a.take<float>(std::int64_t(std::max(1, c.num_attention_heads)) * kAttnSplits * (c.head_dim + 2));
   w.logits = a.take<float>(std::int64_t(w.logit_rows) * V);
   w.cand_scratch_ids = a.take<int>(topk_scratch_entries(int(V)));
   w.cand_scratch_vals = a.take<float>(topk_scratch_entries(int(V)));
@@ -97,6 +99,7 @@ Workspace allocate_workspace(const ModelConfig& cfg, std::int64_t max_context, b
   LS_CUDA(cudaMallocHost(reinterpret_cast<void**>(&w.h_topk), n * 4));
   LS_CUDA(cudaMallocHost(reinterpret_cast<void**>(&w.h_group), 3 * n * 4));
   LS_CUDA(cudaMallocHost(&w.h_small, 4096));
+  w.h_step = reinterpret_cast<int*>(static_cast<char*>(w.h_small) + 2048);  // past choose()'s 532 bytes
   return w;
 }
 

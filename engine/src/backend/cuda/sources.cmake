@@ -9,6 +9,8 @@ list(APPEND LOGITSCOPE_CUDA_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/kernels/norm.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/mamba.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/attention.cu
+  ${CMAKE_CURRENT_LIST_DIR}/kernels/attention_decode.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/moe.cu
+  ${CMAKE_CURRENT_LIST_DIR}/kernels/experts_decode.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/elementwise.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/sampling.cu)

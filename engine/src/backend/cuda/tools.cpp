@@ -88,7 +88,12 @@ CheckReport run_check(const CheckOptions& o) {
   lo.max_context = o.max_context;
   lo.load_tokenizer = false;
   lo.backend = BackendKind::Cpu;
+  // One CPU thread: the reference's thread pool can hand a worker a stale chunk size between two
+  // parallel_for calls (seen as run-to-run differences in session 2, see docs/cuda-notes.md); with
+  // one thread parallel_for runs inline and the reference is exactly repeatable. Fixtures are tiny.
+  lo.threads = o.cpu_threads;
   auto cpu_model = Model::load(lo);
+  lo.threads = 0;
   lo.backend = BackendKind::Cuda;
   auto gpu_model = Model::load(lo);
   Backend& cpu = cpu_model->backend();
@@ -151,6 +156,50 @@ CheckReport run_check(const CheckOptions& o) {
                                std::to_string(a.top_k[0].logit - a.top_k[1].logit));
       step(a.id, pos++);  // both continue with the reference's token, so later steps stay comparable
     }
+  }
+  // 4. Repeatability: token by token again, bit for bit (a moving result is a race).
+  {
+    struct Run {
+      std::vector<float> logits;
+      std::vector<int> experts;
+    };
+    auto feed = [&](Backend& be) {
+      Run r;
+      auto s = be.create_state(o.max_context);
+      ForwardOptions fo;
+      for (auto id : prompt) {
+        const std::int32_t one[1] = {id};
+        be.forward(*s, std::span<const std::int32_t>(one, 1), fo);
+        const auto l = be.logits(*s);
+        r.logits.insert(r.logits.end(), l.begin(), l.end());
+        for (const auto& sl : be.routing(*s)) r.experts.insert(r.experts.end(), sl.experts.begin(), sl.experts.end());
+      }
+      return r;
+    };
+    auto diff = [](const Run& a, const Run& b, double& max_diff, int& routing_diffs) {
+      max_diff = 0.0;
+      routing_diffs = 0;
+      for (std::size_t i = 0; i < std::min(a.logits.size(), b.logits.size()); ++i)
+        max_diff = std::max(max_diff, double(std::abs(a.logits[i] - b.logits[i])));
+      for (std::size_t i = 0; i < std::min(a.experts.size(), b.experts.size()); ++i) routing_diffs += a.experts[i] != b.experts[i];
+      if (a.logits.size() != b.logits.size() || a.experts.size() != b.experts.size()) max_diff = INFINITY;
+    };
+    const Run g1 = feed(gpu), g2 = feed(gpu);
+    cuda::cuda_backend_set_graphs(gpu, false);
+    const Run g3 = feed(gpu);
+    cuda::cuda_backend_set_graphs(gpu, true);
+    const Run c1 = feed(cpu), c2 = feed(cpu);
+    int unused = 0;
+    diff(g1, g2, rep.gpu_repeat_max_diff, rep.gpu_repeat_routing_diffs);
+    diff(g1, g3, rep.gpu_graph_vs_eager, unused);
+    rep.gpu_repeat_routing_diffs += unused;
+    diff(c1, c2, rep.cpu_repeat_max_diff, rep.cpu_repeat_routing_diffs);
+    if (rep.gpu_repeat_max_diff != 0.0 || rep.gpu_graph_vs_eager != 0.0 || rep.gpu_repeat_routing_diffs != 0)
+      rep.failures.push_back("CUDA decode is not repeatable: max |diff| " + std::to_string(rep.gpu_repeat_max_diff) +
+                             " between runs, " + std::to_string(rep.gpu_graph_vs_eager) + " graph vs eager, " +
+                             std::to_string(rep.gpu_repeat_routing_diffs) + " expert ids differ");
+    if (rep.cpu_repeat_max_diff != 0.0 || rep.cpu_repeat_routing_diffs != 0)
+      rep.failures.push_back("CPU reference is not repeatable: max |diff| " + std::to_string(rep.cpu_repeat_max_diff));
   }
   // A routing flip (near-tie experts ordered differently after bf16 rounding) changes that token's
   // output by design and, through the recurrent state and the KV cache, the rows after it: those
@@ -224,6 +273,7 @@ BenchReport run_bench(const BenchOptions& o) {
   }
   rep.load_s = ms_since(t_load) / 1e3;
   Backend& be = own ? *own : model->backend();
+  cuda::cuda_backend_set_graphs(be, o.graphs);
   const auto stats = cuda::cuda_backend_stats(be);
   rep.device = stats.device_name;
   rep.weight_bytes = stats.weight_bytes;
@@ -283,6 +333,22 @@ BenchReport run_bench(const BenchOptions& o) {
   rep.floor_ms = double(rep.bytes_per_token) / (rep.copy_gbps * 1e9) * 1e3;
   rep.floor_fraction = rep.floor_ms / rep.decode_ms;
   rep.peak_device_bytes = std::max(rep.peak_device_bytes, used_device_bytes());
+  if (o.profile_tokens > 0) {
+    // Per-stage times: events around every launch, no graph (so each row includes its launch gap).
+    cuda::cuda_backend_set_profile(be, true);
+    for (int i = 0; i < o.profile_tokens; ++i) {
+      const std::int32_t one[1] = {next};
+      be.forward(*state, std::span<const std::int32_t>(one, 1), fo);
+      next = be.choose(*state, cr).id;
+    }
+    const auto rows = cuda::cuda_backend_profile(be);
+    cuda::cuda_backend_set_profile(be, false);
+    for (const auto& r : rows) {
+      const double n = double(std::max(1, o.profile_tokens));
+      rep.kernels.push_back({r.name, int(r.calls / n), r.ms * 1e3 / n, std::uint64_t(double(r.bytes) / n)});
+      rep.profiled_ms += r.ms / n;
+    }
+  }
   return rep;
 }
 

@@ -5,8 +5,9 @@
 //   with an online softmax (running max, sum, weighted V); lanes own head-dim entries; the 4 warps
 //   merge through shared memory. Bytes at decode: K and V of the context, 2 * ctx * hd * 2 per head
 //   (each kv head re-read by its H/KV query heads, from L2). Scale = hd^-0.5, softmax in fp32.
-// Correct first: the prompt path is O(T^2) without tensor cores (a tiled tensor-core kernel is the
-// prefill speed-up). Checked by: tests/gpu (check over every fixture).
+// pos0 comes from device memory when p.pos_dev is set (the decode CUDA graph); decode itself uses
+// attention_decode.cu. Correct first: the prompt path is O(T^2) without tensor cores (a tiled
+// tensor-core kernel is the prefill speed-up). Checked by: tests/gpu (check over every fixture).
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/kernels.h"
 
@@ -18,11 +19,12 @@ constexpr int kAttnWarps = 4;
 __global__ void kv_append_kernel(const float* __restrict__ qkv, AttnParams p, bf16* __restrict__ kc,
                                  bf16* __restrict__ vc) {
   const int t = blockIdx.x;
+  const int pos0 = p.pos_dev ? *p.pos_dev : p.pos0;
   const int row_len = (p.H + 2 * p.KV) * p.hd;
   const float* row = qkv + std::int64_t(t) * row_len;
   for (int i = threadIdx.x; i < p.KV * p.hd; i += blockDim.x) {
     const int kvh = i / p.hd, d = i % p.hd;
-    const std::int64_t dst = (std::int64_t(kvh) * p.max_ctx + p.pos0 + t) * p.hd + d;
+    const std::int64_t dst = (std::int64_t(kvh) * p.max_ctx + pos0 + t) * p.hd + d;
     kc[dst] = __float2bfloat16(row[p.H * p.hd + i]);
     vc[dst] = __float2bfloat16(row[(p.H + p.KV) * p.hd + i]);
   }
@@ -36,7 +38,7 @@ __global__ void attention_kernel(const float* __restrict__ qkv, AttnParams p, co
   const int h = blockIdx.x, t = blockIdx.y;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int kvh = h / (p.H / p.KV);
-  const int last = p.pos0 + t;  // attends to positions 0..last
+  const int last = (p.pos_dev ? *p.pos_dev : p.pos0) + t;  // attends to positions 0..last
   const int row_len = (p.H + 2 * p.KV) * p.hd;
   const float scale = rsqrtf(float(p.hd));
   float q[DPL], acc[DPL];

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Matrix-vector products for decode (batch 1): y[r] (+)= b[r] + W[r,:] . x.
-// Launch: 256 threads = 8 warps per block, one warp per output row, grid = ceil(rows / 8).
-// Each lane reads 16 bytes (8 bf16) of the row per step, 4 steps unrolled so that several loads are
-// in flight; x is re-read from L1/L2 (it is tiny). Bytes: rows * cols * 2 of weights (read once),
-// + cols * 2 per row from cache. Rows whose length is not a multiple of 8 take a scalar path.
+// Launch (v2), 128 threads = 4 warps per block, R x 4 independent 16-byte loads per lane in flight
+// before their first use (dot.cuh):
+//   rows >= 8192 (in_proj, lm_head): each warp owns R = 2 whole rows; the in_proj (10304 rows) fits
+//     one wave of the H100 instead of v1's 1.2.
+//   fewer rows (out_proj, o_proj, qkv, router: 128..4608 rows): a block owns R = 2 rows (1 under 512
+//     rows) and its 4 warps split the columns (split-K inside the block); the 4 partial sums meet in
+//     shared memory and one thread adds them in a fixed order. 4x the warps of a row-per-warp layout,
+//     so a 2688-row matrix keeps ~40 warps per SM busy instead of 10.
+// x is re-read from L1/L2 (it is tiny). Bytes: rows * cols * 2 of weights (read once), + rows * 4
+// written (+ rows * 4 read when accumulating). Rows whose length is not a multiple of 8 take a scalar path.
 // Checked by: tests/gpu (logitscope-cli check: decode logits vs the CPU reference, every fixture).
 #include "backend/cuda/common.cuh"
+#include "backend/cuda/kernels/dot.cuh"
 #include "backend/cuda/kernels/kernels.h"
 
 namespace logitscope::cuda {
@@ -13,27 +20,63 @@ namespace {
 
 constexpr int kWarps = 8;
 
-__global__ void gemv_bf16_vec(const bf16* __restrict__ W, const float* __restrict__ bias,
+constexpr int kVecWarps = 4;
+
+template <int R>
+__global__ void __launch_bounds__(kVecWarps * 32) gemv_bf16_vec(const bf16* __restrict__ W, const float* __restrict__ bias,
                               const bf16* __restrict__ x, float* __restrict__ y, int rows, int cols,
                               bool accumulate) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int row = blockIdx.x * kWarps + warp;
-  if (row >= rows) return;
-  const uint4* w4 = reinterpret_cast<const uint4*>(W + std::int64_t(row) * cols);  // [cols / 8]
-  const uint4* x4 = reinterpret_cast<const uint4*>(x);
-  const int chunks = cols / 8;
-  float acc = 0.0f;
-  int i = lane;
-  // Four independent 16-byte loads per lane before the first use.
-  for (; i + 96 < chunks; i += 128) {
-    uint4 a = __ldg(w4 + i), b = __ldg(w4 + i + 32), c = __ldg(w4 + i + 64), d = __ldg(w4 + i + 96);
-    acc += dot8(a, x4[i]) + dot8(b, x4[i + 32]) + dot8(c, x4[i + 64]) + dot8(d, x4[i + 96]);
-  }
-  for (; i < chunks; i += 32) acc += dot8(__ldg(w4 + i), x4[i]);
-  acc = warp_sum(acc);
+  const int row0 = (blockIdx.x * kVecWarps + warp) * R;
+  if (row0 >= rows) return;
+  const int valid = rows - row0 < R ? rows - row0 : R;
+  float acc[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+  warp_dot_rows<R>(W + std::int64_t(row0) * cols, cols, valid, x, cols, true, lane, acc);
+#pragma unroll
+  for (int r = 0; r < R; ++r) acc[r] = warp_sum(acc[r]);
   if (lane == 0) {
-    if (bias) acc += bias[row];
-    y[row] = accumulate ? y[row] + acc : acc;
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      if (r >= valid) break;
+      const int row = row0 + r;
+      float v = acc[r];
+      if (bias) v += bias[row];
+      y[row] = accumulate ? y[row] + v : v;
+    }
+  }
+}
+
+template <int R>
+__global__ void __launch_bounds__(kVecWarps * 32) gemv_bf16_splitk(const bf16* __restrict__ W, const float* __restrict__ bias,
+                                 const bf16* __restrict__ x, float* __restrict__ y, int rows, int cols,
+                                 bool accumulate) {
+  __shared__ float part[kVecWarps][R];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int row0 = blockIdx.x * R;
+  const int valid = rows - row0 < R ? rows - row0 : R;
+  const int chunks = cols / 8;
+  const int per = (chunks + kVecWarps - 1) / kVecWarps;
+  const int c0 = warp * per < chunks ? warp * per : chunks;
+  const int c1 = c0 + per < chunks ? c0 + per : chunks;
+  float acc[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+  warp_dot_rows<R>(W + std::int64_t(row0) * cols + c0 * 8, cols, valid, x + c0 * 8, (c1 - c0) * 8, true, lane, acc);
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    const float v = warp_sum(acc[r]);
+    if (lane == 0) part[warp][r] = v;
+  }
+  __syncthreads();
+  if (threadIdx.x < valid) {
+    const int row = row0 + threadIdx.x;
+    float v = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kVecWarps; ++w) v += part[w][threadIdx.x];
+    if (bias) v += bias[row];
+    y[row] = accumulate ? y[row] + v : v;
   }
 }
 
@@ -65,8 +108,14 @@ void gemv_bf16(const bf16* W, const float* bias, const bf16* x, float* y, int ro
   dim3 grid((rows + kWarps - 1) / kWarps);
   const bool aligned = cols % 8 == 0 && (reinterpret_cast<std::uintptr_t>(W) % 16) == 0 &&
                        (reinterpret_cast<std::uintptr_t>(x) % 16) == 0;
-  if (aligned) {
-    gemv_bf16_vec<<<grid, kWarps * 32, 0, stream>>>(W, bias, x, y, rows, cols, accumulate);
+  if (aligned && rows >= 8192) {
+    const int per_block = kVecWarps * 2;
+    gemv_bf16_vec<2><<<(rows + per_block - 1) / per_block, kVecWarps * 32, 0, stream>>>(W, bias, x, y, rows, cols,
+                                                                                         accumulate);
+  } else if (aligned && rows >= 512) {
+    gemv_bf16_splitk<2><<<(rows + 1) / 2, kVecWarps * 32, 0, stream>>>(W, bias, x, y, rows, cols, accumulate);
+  } else if (aligned) {
+    gemv_bf16_splitk<1><<<rows, kVecWarps * 32, 0, stream>>>(W, bias, x, y, rows, cols, accumulate);
   } else {
     gemv_rows_scalar<bf16><<<grid, kWarps * 32, 0, stream>>>(W, bias, x, y, rows, cols, 1, accumulate);
   }

@@ -54,6 +54,8 @@ struct AttnParams {
   int H, KV, hd;           // query heads, kv heads, head dim
   int max_ctx;             // rows of each cache
   int pos0;                // position of the first of the T tokens
+  const int* pos_dev = nullptr;  // when set, pos0 is read from device memory (one CUDA graph serves
+                                 // every decode step)
 };
 // Appends k, v of T tokens: qkv [T, (H + 2 KV) hd] fp32 -> caches [KV, max_ctx, hd] bf16.
 void kv_append(const float* qkv, int T, const AttnParams& p, bf16* kcache, bf16* vcache, cudaStream_t stream);
@@ -61,7 +63,13 @@ void kv_append(const float* qkv, int T, const AttnParams& p, bf16* kcache, bf16*
 void attention(const float* qkv, int T, const AttnParams& p, const bf16* kcache, const bf16* vcache,
                bf16* out, cudaStream_t stream);
 
-// ---- moe.cu -----------------------------------------------------------------------------------
+// ---- attention_decode.cu: one query token, the context split over kAttnSplits blocks per head ----
+constexpr int kAttnSplits = 32;
+// qkv [(H + 2 KV) hd] fp32 (the token's row), part [H, kAttnSplits, hd + 2] fp32 scratch, out [H hd].
+void attention_decode(const float* qkv, const AttnParams& p, const bf16* kcache, const bf16* vcache, float* part,
+                      bf16* out, cudaStream_t stream);
+
+// ---- moe.cu (router, prompt path) and experts_decode.cu (decode expert products) -----------------------------------------------------------------------------------
 struct RouterParams {
   int E, k, n_group, topk_group;
   bool norm_topk_prob;

@@ -5,11 +5,7 @@
 //   excluded), top-k by repeated warp argmax (ties -> lower id), combine weights from the unbiased
 //   sigmoid, normalised (+1e-20) when norm_topk_prob, times routed_scaling_factor. Launch: 4 warps
 //   per block. Bytes: T * E * 4.
-// experts_up_decode / experts_down_decode: decode (batch 1) expert products without leaving the
-//   device (ids and weights come from router_topk). up: grid (ceil(width / 8), k [+1 shared]), one
-//   warp per row of one expert, h = bf16(relu(up x + b)^2). down: one warp per output row summing
-//   all k routed experts (weighted) and the shared expert, added into the residual. Bytes: the k
-//   routed experts' up/down rows + the shared expert, read once, 16-byte loads.
+// (The decode expert products live in experts_decode.cu.)
 // gather_rows / moe_combine: the prompt path (tokens grouped per expert, products through cuBLAS),
 //   combine sums each token's k expert rows, weighted, into the residual (deterministic, no atomics).
 // Checked by: tests/gpu (check: logits and routing agreement vs the CPU reference, every fixture).
@@ -102,77 +98,6 @@ __global__ void router_topk_kernel(const float* __restrict__ logits, const float
   }
 }
 
-// Lane-partial dot product of one bf16 row with a bf16 vector (not yet reduced across the warp).
-__device__ __forceinline__ float lane_dot(const bf16* __restrict__ w, const bf16* __restrict__ x, int n, bool vec,
-                                          int lane) {
-  float acc = 0.0f;
-  if (vec) {
-    const uint4* w4 = reinterpret_cast<const uint4*>(w);
-    const uint4* x4 = reinterpret_cast<const uint4*>(x);
-    const int chunks = n / 8;
-    int i = lane;
-    for (; i + 96 < chunks; i += 128) {
-      uint4 a = __ldg(w4 + i), b = __ldg(w4 + i + 32), c = __ldg(w4 + i + 64), d = __ldg(w4 + i + 96);
-      acc += dot8(a, x4[i]) + dot8(b, x4[i + 32]) + dot8(c, x4[i + 64]) + dot8(d, x4[i + 96]);
-    }
-    for (; i < chunks; i += 32) acc += dot8(__ldg(w4 + i), x4[i]);
-  } else {
-    for (int i = lane; i < n; i += 32) acc = fmaf(__bfloat162float(w[i]), __bfloat162float(x[i]), acc);
-  }
-  return acc;
-}
-
-constexpr int kWarps = 8;
-
-__global__ void experts_up_kernel(ExpertsDecode e, const int* __restrict__ ids, int k, const bf16* __restrict__ x,
-                                  bf16* __restrict__ h, int hstride, bool vec) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int row = blockIdx.x * kWarps + warp;
-  const int s = blockIdx.y;
-  const bf16* W;
-  const float* b;
-  int width;
-  if (s < k) {
-    const int id = ids[s];
-    W = e.up + std::int64_t(id) * e.width * e.in;
-    b = e.up_b ? e.up_b + std::int64_t(id) * e.width : nullptr;
-    width = e.width;
-  } else {
-    W = e.shared_up;
-    b = e.shared_up_b;
-    width = e.shared_width;
-  }
-  if (row >= width) return;
-  float acc = warp_sum(lane_dot(W + std::int64_t(row) * e.in, x, e.in, vec, lane));
-  if (lane == 0) {
-    if (b) acc += b[row];
-    const float r = fmaxf(acc, 0.0f);
-    h[std::int64_t(s) * hstride + row] = __float2bfloat16(r * r);
-  }
-}
-
-__global__ void experts_down_kernel(ExpertsDecode e, const int* __restrict__ ids, const float* __restrict__ wts,
-                                    int k, const bf16* __restrict__ h, int hstride, float* __restrict__ y, bool vec) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int row = blockIdx.x * kWarps + warp;
-  if (row >= e.out) return;
-  float acc = 0.0f, bias = 0.0f;
-  for (int s = 0; s < k; ++s) {
-    const int id = ids[s];
-    const float w = wts[s];
-    const bf16* W = e.down + (std::int64_t(id) * e.out + row) * e.width;
-    acc += w * lane_dot(W, h + std::int64_t(s) * hstride, e.width, vec, lane);
-    if (e.down_b) bias += w * e.down_b[std::int64_t(id) * e.out + row];
-  }
-  if (e.shared_down) {
-    acc += lane_dot(e.shared_down + std::int64_t(row) * e.shared_width, h + std::int64_t(k) * hstride,
-                    e.shared_width, vec, lane);
-    if (e.shared_down_b) bias += e.shared_down_b[row];
-  }
-  acc = warp_sum(acc);
-  if (lane == 0) y[row] += acc + bias;
-}
-
 __global__ void gather_rows_kernel(const bf16* __restrict__ x, const int* __restrict__ rows, int cols,
                                    bf16* __restrict__ out) {
   const bf16* src = x + std::int64_t(rows[blockIdx.x]) * cols;
@@ -205,24 +130,6 @@ void router_topk(const float* logits, const float* correction_bias, int T, const
   if (p.n_group > 32) throw Error("n_group " + std::to_string(p.n_group) + " is not supported (at most 32)");
   router_topk_kernel<<<(T + kRouterWarps - 1) / kRouterWarps, 32 * kRouterWarps, 0, stream>>>(
       logits, correction_bias, T, p, ids, weights);
-  LS_LAUNCH_CHECK();
-}
-
-void experts_up_decode(const ExpertsDecode& e, const int* ids, int k, const bf16* x, bf16* h, int hstride,
-                       cudaStream_t stream) {
-  const int slots = k + (e.shared_up ? 1 : 0);
-  const int max_w = e.width > e.shared_width ? e.width : e.shared_width;
-  const bool vec = e.in % 8 == 0;
-  dim3 grid((max_w + kWarps - 1) / kWarps, slots);
-  experts_up_kernel<<<grid, 32 * kWarps, 0, stream>>>(e, ids, k, x, h, hstride, vec);
-  LS_LAUNCH_CHECK();
-}
-
-void experts_down_decode(const ExpertsDecode& e, const int* ids, const float* weights, int k, const bf16* h,
-                         int hstride, float* y, cudaStream_t stream) {
-  const bool vec = e.width % 8 == 0 && hstride % 8 == 0 && (!e.shared_down || e.shared_width % 8 == 0);
-  experts_down_kernel<<<(e.out + kWarps - 1) / kWarps, 32 * kWarps, 0, stream>>>(e, ids, weights, k, h, hstride,
-                                                                                 y, vec);
   LS_LAUNCH_CHECK();
 }
 

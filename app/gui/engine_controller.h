@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The GUI thread's handle on the engine: owns the engine QThread and the EngineWorker moved onto
+// it. Requests go out as queued signals; stop is a std::stop_source triggered directly from the
+// GUI thread, because a queued stop would wait behind the generation it is meant to end.
+#pragma once
+
+#include <QObject>
+#include <QThread>
+
+#include <cstdint>
+#include <stop_token>
+
+#include "engine_types.h"
+
+namespace logitscope::gui {
+
+class EngineWorker;
+
+class EngineController : public QObject {
+  Q_OBJECT
+ public:
+  explicit EngineController(QObject* parent = nullptr);
+  ~EngineController() override;  // stops what runs, then quits and joins the thread
+
+  void load(LoadRequest request);
+  // Fills in the id and the stop token; returns the id.
+  std::uint64_t generate(GenerateRequest request);
+  void stop();            // never blocks
+  bool busy() const { return busy_; }
+  bool loading() const { return loading_; }
+  std::uint64_t current_request() const { return current_; }
+
+ signals:
+  // To the worker (queued).
+  void load_requested(const logitscope::gui::LoadRequest& request);
+  void generate_requested(const logitscope::gui::GenerateRequest& request);
+  // From the worker, re-emitted on the GUI thread.
+  void load_progress(const logitscope::gui::LoadProgressInfo& progress);
+  void loaded(const logitscope::gui::ModelSummary& summary);
+  void load_failed(const QString& message);
+  void prompt_ready(const logitscope::gui::PromptInfo& info);
+  void tokens(const logitscope::gui::TokenBatch& batch);
+  void preview(const logitscope::gui::NextPreview& preview);
+  void finished(const logitscope::gui::GenerationStats& stats);
+  void failed(quint64 request, const QString& message);
+  void busy_changed(bool busy);
+
+ private:
+  void set_busy(bool busy);
+
+  QThread thread_;
+  EngineWorker* worker_;
+  std::stop_source stop_;
+  std::uint64_t next_id_ = 1;
+  std::uint64_t current_ = 0;
+  bool busy_ = false;
+  bool loading_ = false;
+};
+
+}  // namespace logitscope::gui

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "engine_types.h"
+
+namespace logitscope::gui {
+
+void register_engine_types() {
+  qRegisterMetaType<LoadRequest>();
+  qRegisterMetaType<ModelSummary>();
+  qRegisterMetaType<LoadProgressInfo>();
+  qRegisterMetaType<GenerateRequest>();
+  qRegisterMetaType<PromptInfo>();
+  qRegisterMetaType<TokenBatch>();
+  qRegisterMetaType<NextPreview>();
+  qRegisterMetaType<GenerationStats>();
+}
+
+}  // namespace logitscope::gui

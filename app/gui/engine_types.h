@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Plain values that cross between the GUI thread and the engine worker through queued signals.
+// They hold no pointers into the engine, so either side can drop them at any time.
+#pragma once
+
+#include <QMetaType>
+#include <QString>
+
+#include <cstdint>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "logitscope/events.h"
+
+namespace logitscope::gui {
+
+struct LoadRequest {
+  QString model;        // a folder, or a hub id
+  QString revision = QStringLiteral("main");
+  QString cache_dir;    // empty: the default hub cache
+  QString backend = QStringLiteral("cpu");
+  std::int64_t max_context = 8192;
+  int threads = 0;
+  std::stop_token stop;  // cancels the load between files
+};
+
+struct ModelSummary {
+  QString model;             // as asked for
+  QString snapshot_dir;
+  QString backend;
+  QString device_name;
+  QString pattern;           // "MEMEM*E..."
+  bool is_demo = false;      // the toy demo model, not a real checkpoint
+  bool has_tokenizer = false;
+  bool has_template = false;
+  bool can_think = false;    // <think> and </think> are tokens of the vocabulary
+  int num_layers = 0;
+  std::vector<int> moe_layers;
+  int num_experts = 0;
+  int experts_per_tok = 0;
+  std::int64_t vocab_size = 0;
+  std::int64_t max_context = 0;
+  std::uint64_t parameter_count = 0;
+  std::uint64_t device_bytes = 0;
+};
+
+struct LoadProgressInfo {
+  QString stage;
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_total = 0;
+};
+
+// Sampling and generation settings as the settings panel edits them.
+struct GenerationSettings {
+  double temperature = 0.7;
+  double top_p = 0.95;
+  int top_k = 0;
+  double min_p = 0.0;
+  std::uint64_t seed = 0;
+  int max_new_tokens = 512;
+  int thinking_budget = -1;   // -1: no budget
+  int probe_top_k = 20;       // alternatives recorded per token
+};
+
+// One turn of the conversation as the prompt needs it.
+struct PromptTurn {
+  std::string role;
+  std::string content;               // user/system text, or the reply's answer
+  std::vector<TokenId> ids;          // a reply's generated tokens (used when there is no chat template)
+};
+
+struct GenerateRequest {
+  std::uint64_t id = 0;
+  std::vector<PromptTurn> turns;     // up to and including the last user message
+  bool enable_thinking = false;
+  std::vector<TokenId> prefix;       // reply tokens kept (the branch up to the fork point)
+  std::optional<TokenId> forced;     // the first new token, chosen by the user
+  int steps = -1;                    // -1: run until a stop token or max_new_tokens; N: N tokens
+  bool preview_next = false;         // afterwards, list the candidates for the next token
+  GenerationSettings settings;
+  std::stop_token stop;
+};
+
+struct PromptInfo {
+  std::uint64_t request = 0;
+  std::int64_t prompt_length = 0;    // tokens before the reply
+  std::int64_t reused = 0;           // tokens kept from the previous request (no recompute)
+  std::int64_t replayed = 0;         // tokens the rewind replayed from a checkpoint
+  bool starts_in_thinking = false;
+};
+
+struct TokenBatch {
+  std::uint64_t request = 0;
+  std::vector<TokenEvent> events;
+  std::vector<std::pair<TokenId, std::string>> labels;  // raw bytes of new top-k ids
+};
+
+struct NextPreview {
+  std::uint64_t request = 0;
+  float entropy = 0.0f;
+  std::vector<TopKEntry> top_k;
+  std::vector<std::pair<TokenId, std::string>> labels;
+};
+
+struct GenerationStats {
+  std::uint64_t request = 0;
+  QString stop_reason;               // "max_tokens", "stop_token", "cancelled", "context_full", "steps"
+  int tokens = 0;
+  double prefill_ms = 0.0;
+  double decode_ms = 0.0;
+  double time_to_first_token_ms = 0.0;
+  double tokens_per_second = 0.0;
+};
+
+// Registers every type above for queued connections (call once, before the worker starts).
+void register_engine_types();
+
+}  // namespace logitscope::gui
+
+Q_DECLARE_METATYPE(logitscope::gui::LoadRequest)
+Q_DECLARE_METATYPE(logitscope::gui::ModelSummary)
+Q_DECLARE_METATYPE(logitscope::gui::LoadProgressInfo)
+Q_DECLARE_METATYPE(logitscope::gui::GenerateRequest)
+Q_DECLARE_METATYPE(logitscope::gui::PromptInfo)
+Q_DECLARE_METATYPE(logitscope::gui::TokenBatch)
+Q_DECLARE_METATYPE(logitscope::gui::NextPreview)
+Q_DECLARE_METATYPE(logitscope::gui::GenerationStats)

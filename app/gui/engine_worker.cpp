@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "engine_worker.h"
+
+#include <QThread>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "logitscope/errors.h"
+#include "logitscope/model.h"
+#include "logitscope/session.h"
+#include "logitscope/tokenizer.h"
+#include "model_locator.h"
+#include "prompt_builder.h"
+
+namespace logitscope::gui {
+namespace {
+
+SamplingParams to_sampling(const GenerationSettings& s) {
+  SamplingParams p;
+  p.greedy = s.temperature <= 0.0;
+  p.temperature = float(s.temperature);
+  p.top_k = s.top_k;
+  p.top_p = float(s.top_p);
+  p.min_p = float(s.min_p);
+  p.seed = s.seed;
+  return p;
+}
+
+QString stop_reason_name(StopReason reason) {
+  switch (reason) {
+    case StopReason::MaxTokens: return QStringLiteral("max_tokens");
+    case StopReason::StopToken: return QStringLiteral("stop_token");
+    case StopReason::Cancelled: return QStringLiteral("cancelled");
+    case StopReason::ContextFull: return QStringLiteral("context_full");
+  }
+  return QStringLiteral("unknown");
+}
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+EngineWorker::EngineWorker() = default;
+
+EngineWorker::~EngineWorker() {
+  session_.reset();  // the session refers to the model
+  model_.reset();
+}
+
+void EngineWorker::unload() {
+  session_.reset();
+  model_.reset();
+  labelled_.clear();
+}
+
+void EngineWorker::load(const LoadRequest& request) {
+  unload();
+  try {
+    LoadOptions options;
+    options.snapshot.model = request.model.toStdString();
+    options.snapshot.revision = request.revision.isEmpty() ? std::string("main") : request.revision.toStdString();
+    options.snapshot.cache_dir = request.cache_dir.toStdString();
+    options.backend = parse_backend_kind(request.backend.toStdString().c_str());
+    options.max_context = request.max_context;
+    options.threads = request.threads;
+    const std::stop_token stop = request.stop;
+    model_ = Model::load(options, [this, stop](const LoadProgress& progress) {
+      emit load_progress({QString::fromStdString(progress.stage), progress.bytes_done, progress.bytes_total});
+      return !stop.stop_requested();
+    });
+    session_ = std::make_unique<Session>(*model_);
+
+    const ModelInfo& info = model_->info();
+    const ModelConfig& config = info.config;
+    ModelSummary summary;
+    summary.model = request.model;
+    summary.snapshot_dir = QString::fromStdString(info.snapshot_dir.string());
+    summary.backend = request.backend;
+    summary.device_name = QString::fromStdString(info.device_name);
+    summary.pattern = QString::fromStdString(config.pattern());
+    summary.is_demo = is_demo_model(summary.snapshot_dir);
+    summary.has_tokenizer = model_->tokenizer() != nullptr;
+    summary.has_template = model_->chat_template() != nullptr;
+    if (const Tokenizer* tokenizer = model_->tokenizer()) {
+      summary.can_think = tokenizer->token_to_id("<think>") && tokenizer->token_to_id("</think>");
+    }
+    summary.num_layers = int(config.layers.size());
+    for (int i = 0; i < int(config.layers.size()); ++i) {
+      if (config.layers[i] == LayerKind::Moe) summary.moe_layers.push_back(i);
+    }
+    summary.num_experts = config.n_routed_experts;
+    summary.experts_per_tok = config.num_experts_per_tok;
+    summary.vocab_size = config.vocab_size;
+    summary.max_context = session_->max_context();
+    summary.parameter_count = info.parameter_count;
+    summary.device_bytes = info.device_bytes;
+    emit loaded(summary);
+  } catch (const std::exception& error) {
+    unload();
+    emit load_failed(QString::fromStdString(error.what()));
+  }
+}
+
+void EngineWorker::generate(const GenerateRequest& request) {
+  GenerationStats stats;
+  stats.request = request.id;
+  if (!session_) {
+    emit failed(request.id, tr("No model is loaded. Open one with File > Open Model."));
+    return;
+  }
+  pending_ = TokenBatch{request.id, {}, {}};
+  since_emit_.start();
+  try {
+    run_request(request, &stats);
+    emit_batch(true);
+    emit finished(stats);
+  } catch (const std::exception& error) {
+    emit_batch(true);  // what was generated before the error stays in the conversation
+    const bool cancelled = dynamic_cast<const Cancelled*>(&error) != nullptr;
+    if (cancelled) {
+      stats.stop_reason = QStringLiteral("cancelled");
+      emit finished(stats);
+    } else {
+      emit failed(request.id, QString::fromStdString(error.what()));
+    }
+  }
+}
+
+PromptInfo EngineWorker::sync_session(const std::vector<TokenId>& target) {
+  const auto& current = session_->tokens();
+  std::size_t common = 0;
+  while (common < current.size() && common < target.size() && current[common] == target[common]) ++common;
+  PromptInfo info;
+  info.reused = std::int64_t(common);
+  if (common < current.size()) {
+    if (common == 0) session_->reset();
+    else session_->rewind_to(std::int64_t(common));
+    info.replayed = session_->last_replay_length();
+  }
+  session_->prefill(std::span<const TokenId>(target).subspan(common));
+  return info;
+}
+
+void EngineWorker::run_request(const GenerateRequest& request, GenerationStats* stats) {
+  const BuiltPrompt prompt = build_prompt(*model_, request.turns, request.enable_thinking);
+  if (prompt.ids.empty()) throw Error("the prompt is empty: write a message first");
+  std::vector<TokenId> target = prompt.ids;
+  target.insert(target.end(), request.prefix.begin(), request.prefix.end());
+
+  const auto started = std::chrono::steady_clock::now();
+  PromptInfo info = sync_session(target);
+  info.request = request.id;
+  info.prompt_length = std::int64_t(prompt.ids.size());
+  info.starts_in_thinking = prompt.starts_in_thinking;
+  emit prompt_ready(info);
+  session_->flush(request.stop);
+  stats->prefill_ms = ms_since(started);
+
+  const SamplingParams sampling = to_sampling(request.settings);
+  ProbeOptions probe;
+  probe.top_k = std::clamp(request.settings.probe_top_k, 0, 50);
+  probe.routing = true;
+  const auto& eos = model_->config().eos_token_ids;
+  auto record = [&](const TokenEvent& event) {
+    auto labels = new_labels(event);
+    pending_.labels.insert(pending_.labels.end(), labels.begin(), labels.end());
+    pending_.events.push_back(event);
+    ++stats->tokens;
+    emit_batch(false);
+  };
+
+  const auto decode_started = std::chrono::steady_clock::now();
+  int remaining = request.steps >= 0 ? request.steps : request.settings.max_new_tokens;
+  bool stopped_on_eos = false;
+  if (request.forced && remaining > 0) {
+    const TokenEvent event = session_->step(sampling, probe, request.forced, request.stop);
+    record(event);
+    stats->time_to_first_token_ms = ms_since(started);
+    --remaining;
+    stopped_on_eos = std::find(eos.begin(), eos.end(), event.id) != eos.end();
+  }
+  if (request.steps >= 0) {
+    // Stepping: one token at a time so the caller can look at each before the next.
+    while (remaining > 0 && !stopped_on_eos && !request.stop.stop_requested()) {
+      const TokenEvent event = session_->step(sampling, probe, std::nullopt, request.stop);
+      if (stats->tokens == 0) stats->time_to_first_token_ms = ms_since(started);
+      record(event);
+      --remaining;
+      stopped_on_eos = std::find(eos.begin(), eos.end(), event.id) != eos.end();
+    }
+    stats->stop_reason = request.stop.stop_requested() ? QStringLiteral("cancelled")
+                         : stopped_on_eos               ? QStringLiteral("stop_token")
+                                                        : QStringLiteral("steps");
+  } else if (!stopped_on_eos && remaining > 0) {
+    GenerateOptions options;
+    options.max_new_tokens = remaining;
+    options.thinking_budget = request.settings.thinking_budget;
+    options.starts_in_thinking = prompt.starts_in_thinking;
+    if (const Tokenizer* tokenizer = model_->tokenizer()) {
+      options.think_start_id = tokenizer->token_to_id("<think>").value_or(-1);
+      options.think_end_id = tokenizer->token_to_id("</think>").value_or(-1);
+    }
+    const GenerateResult result = session_->generate(options, sampling, probe, [&](const TokenEvent& event) {
+      if (stats->tokens == 0) stats->time_to_first_token_ms = ms_since(started);
+      record(event);
+      return !request.stop.stop_requested();
+    }, request.stop);
+    stats->stop_reason = stop_reason_name(result.reason);
+    if (result.time_to_first_token_ms > 0 && !request.forced) stats->time_to_first_token_ms = stats->prefill_ms + result.time_to_first_token_ms;
+  } else {
+    stats->stop_reason = stopped_on_eos ? QStringLiteral("stop_token") : QStringLiteral("max_tokens");
+  }
+  stats->decode_ms = ms_since(decode_started);
+  if (stats->decode_ms > 0) stats->tokens_per_second = stats->tokens * 1000.0 / stats->decode_ms;
+
+  if (request.preview_next && !request.stop.stop_requested() && !stopped_on_eos) {
+    emit_batch(true);
+    emit preview(compute_preview(request.id, probe.top_k, request.stop));
+  }
+}
+
+NextPreview EngineWorker::compute_preview(std::uint64_t request, int top_k, const std::stop_token& stop) {
+  // The distribution after the current sequence, before anything is chosen: the session's last
+  // logits, reduced here to top-k and entropy (softmax at temperature 1, as TokenEvent reports).
+  session_->flush(stop);
+  const std::vector<float> logits = session_->last_logits();  // [vocab]
+  NextPreview preview;
+  preview.request = request;
+  if (logits.empty()) return preview;
+  const float max_logit = *std::max_element(logits.begin(), logits.end());
+  double sum = 0.0;
+  for (float l : logits) sum += std::exp(double(l - max_logit));
+  const double log_z = double(max_logit) + std::log(sum);
+  double entropy = 0.0;
+  for (float l : logits) {
+    const double lp = double(l) - log_z;
+    entropy -= std::exp(lp) * lp;
+  }
+  preview.entropy = float(entropy);
+  std::vector<int> order(logits.size());
+  std::iota(order.begin(), order.end(), 0);
+  const int k = std::min<int>(std::max(top_k, 1), int(order.size()));
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) { return logits[a] > logits[b]; });
+  for (int i = 0; i < k; ++i) {
+    const double lp = double(logits[order[i]]) - log_z;
+    preview.top_k.push_back({TokenId(order[i]), float(std::exp(lp)), float(lp), logits[order[i]]});
+  }
+  preview.labels = new_labels(preview.top_k);
+  return preview;
+}
+
+std::vector<std::pair<TokenId, std::string>> EngineWorker::new_labels(const std::vector<TopKEntry>& top_k) {
+  std::vector<std::pair<TokenId, std::string>> out;
+  const Tokenizer* tokenizer = model_ ? model_->tokenizer() : nullptr;
+  if (!tokenizer) return out;  // the GUI shows <id>
+  for (const auto& entry : top_k) {
+    if (labelled_.insert(entry.id).second) out.emplace_back(entry.id, tokenizer->token_bytes(entry.id));
+  }
+  return out;
+}
+
+std::vector<std::pair<TokenId, std::string>> EngineWorker::new_labels(const TokenEvent& event) {
+  auto out = new_labels(event.top_k);
+  if (model_ && model_->tokenizer() && labelled_.insert(event.id).second) out.emplace_back(event.id, event.bytes);
+  return out;
+}
+
+void EngineWorker::emit_batch(bool force) {
+  if (pending_.events.empty() && pending_.labels.empty()) return;
+  if (!force && since_emit_.elapsed() < 15) return;
+  emit tokens(pending_);
+  pending_.events.clear();
+  pending_.labels.clear();
+  since_emit_.restart();
+}
+
+}  // namespace logitscope::gui

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QToolBar>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include "branch_tree.h"
+#include "chat_pane.h"
+#include "conversation_driver.h"
+#include "engine_controller.h"
+#include "entropy_plot.h"
+#include "event_store.h"
+#include "logitscope/telemetry/source.h"
+#include "open_model_dialog.h"
+#include "routing_heatmap.h"
+#include "settings_panel.h"
+#include "telemetry_feed.h"
+#include "telemetry_panel.h"
+#include "token_strip.h"
+#include "topk_view.h"
+
+namespace logitscope::gui {
+
+MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWindow(parent) {
+  setObjectName(QStringLiteral("LogitscopeMainWindow"));
+  engine_ = new EngineController(this);
+  store_ = new widgets::EventStore(this);
+  chat_ = new widgets::ChatPane(this);
+  branches_ = new widgets::BranchTree(this);
+
+  // The banner sits above the chat: errors stay visible until dismissed, the chat stays intact.
+  banner_ = new QLabel(this);
+  banner_->setWordWrap(true);
+  banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  banner_->setObjectName(QStringLiteral("errorBanner"));
+  banner_close_ = new QToolButton(this);
+  banner_close_->setText(tr("Dismiss"));
+  banner_row_ = new QWidget(this);
+  banner_row_->setAutoFillBackground(true);
+  QPalette banner_palette = banner_row_->palette();
+  banner_palette.setColor(QPalette::Window, QColor(192, 57, 43));
+  banner_palette.setColor(QPalette::WindowText, Qt::white);
+  banner_row_->setPalette(banner_palette);
+  auto* banner_layout = new QHBoxLayout(banner_row_);
+  banner_layout->setContentsMargins(8, 4, 8, 4);
+  banner_layout->addWidget(banner_, 1);
+  banner_layout->addWidget(banner_close_);
+  banner_row_->setVisible(false);
+  connect(banner_close_, &QToolButton::clicked, banner_row_, &QWidget::hide);
+
+  auto* central = new QWidget(this);
+  auto* central_layout = new QVBoxLayout(central);
+  central_layout->setContentsMargins(0, 0, 0, 0);
+  central_layout->addWidget(banner_row_);
+  central_layout->addWidget(chat_, 1);
+  setCentralWidget(central);
+
+  status_label_ = new QLabel(tr("No model loaded"), this);
+  progress_ = new QProgressBar(this);
+  progress_->setMaximumWidth(240);
+  progress_->setVisible(false);
+  cancel_load_ = new QPushButton(tr("Cancel"), this);
+  cancel_load_->setVisible(false);
+  statusBar()->addWidget(status_label_, 1);
+  statusBar()->addPermanentWidget(progress_);
+  statusBar()->addPermanentWidget(cancel_load_);
+  connect(cancel_load_, &QPushButton::clicked, engine_, &EngineController::stop);
+
+  build_docks();
+  driver_ = new ConversationDriver(engine_, store_, chat_, branches_, this);
+  driver_->set_settings_source([this] { return settings_panel_->values(); });
+  build_actions();
+
+  connect(driver_, &ConversationDriver::status, status_label_, &QLabel::setText);
+  connect(driver_, &ConversationDriver::error, this, &MainWindow::show_error);
+  connect(driver_, &ConversationDriver::conversation_changed, this, [this] {
+    modified_ = true;
+    update_title();
+  });
+  connect(driver_, &ConversationDriver::stats, this, [this](const GenerationStats& stats) {
+    if (!telemetry_) return;
+    logitscope::telemetry::EngineCounters counters;
+    counters.model_loaded = model_.has_value();
+    if (model_) counters.device_allocated_mb = double(model_->device_bytes) / (1024.0 * 1024.0);
+    if (stats.tokens > 0) counters.decode_tokens_per_s = stats.tokens_per_second;
+    if (stats.time_to_first_token_ms > 0) counters.time_to_first_token_ms = stats.time_to_first_token_ms;
+    telemetry_->setEngineCounters(counters);
+  });
+  connect(chat_, &widgets::ChatPane::copy_requested, this, [this](int index) {
+    const auto& messages = driver_->conversation().messages;
+    if (index >= 0 && index < int(messages.size())) QApplication::clipboard()->setText(messages[index].content);
+    status_label_->setText(tr("Copied message %1").arg(index + 1));
+  });
+  connect(topk_, &widgets::TopKView::candidate_chosen, driver_, &ConversationDriver::choose);
+  connect(strip_, &widgets::TokenStrip::hovered, topk_, &widgets::TopKView::set_hovered);
+  connect(engine_, &EngineController::busy_changed, this, &MainWindow::update_actions);
+  connect(engine_, &EngineController::load_progress, this, [this](const LoadProgressInfo& progress) {
+    progress_->setVisible(true);
+    // Byte counts can pass 2^31: show per mille.
+    progress_->setRange(0, progress.bytes_total > 0 ? 1000 : 0);
+    if (progress.bytes_total > 0) progress_->setValue(int(1000.0 * double(progress.bytes_done) / double(progress.bytes_total)));
+    progress_->setFormat(progress.stage + QStringLiteral(" %p%"));
+    status_label_->setText(tr("Loading: %1").arg(progress.stage));
+  });
+  connect(engine_, &EngineController::loaded, this, &MainWindow::on_loaded);
+  connect(engine_, &EngineController::load_failed, this, [this](const QString& message) {
+    progress_->setVisible(false);
+    cancel_load_->setVisible(false);
+    model_.reset();
+    driver_->clear_model();
+    if (telemetry_) telemetry_->modelUnloaded();
+    show_error(tr("Could not load the model: %1").arg(message));
+    status_label_->setText(tr("No model loaded"));
+    update_title();
+  });
+
+  QSettings settings;
+  settings_panel_->set_values(load_generation_settings(settings));
+  settings_panel_->set_step_count(settings.value(QStringLiteral("sampling/step_count"), 8).toInt());
+  chat_->set_thinking_enabled(settings.value(QStringLiteral("chat/thinking"), false).toBool());
+  connect(settings_panel_, &SettingsPanel::changed, this, [this] {
+    QSettings s;
+    save_generation_settings(s, settings_panel_->values());
+    s.setValue(QStringLiteral("sampling/step_count"), settings_panel_->step_count());
+  });
+  resize(1600, 1000);
+  restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+  restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+  start_telemetry(options.telemetry);
+  update_title();
+  update_actions();
+}
+
+MainWindow::~MainWindow() {
+  if (telemetry_feed_) telemetry_feed_->stop();
+}
+
+void MainWindow::build_docks() {
+  strip_ = new widgets::TokenStrip(store_);
+  auto* strip_area = new QScrollArea;
+  strip_area->setWidget(strip_);
+  strip_area->setWidgetResizable(true);
+  strip_area->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  entropy_ = new widgets::EntropyPlot(store_);
+  auto* tokens_split = new QSplitter(Qt::Vertical);
+  tokens_split->addWidget(strip_area);
+  tokens_split->addWidget(entropy_);
+  tokens_split->setStretchFactor(0, 3);
+  tokens_split->setStretchFactor(1, 2);
+  topk_ = new widgets::TopKView(store_);
+  heatmap_ = new widgets::RoutingHeatmap(store_);
+  settings_panel_ = new SettingsPanel;
+  telemetry_ = new TelemetryPanel;
+
+  view_menu_ = menuBar()->addMenu(tr("&View"));
+  auto add_dock = [this](const QString& title, const QString& name, QWidget* widget, Qt::DockWidgetArea area) {
+    auto* dock = new QDockWidget(title, this);
+    dock->setObjectName(name);  // saveState() needs names
+    dock->setWidget(widget);
+    addDockWidget(area, dock);
+    view_menu_->addAction(dock->toggleViewAction());
+    return dock;
+  };
+  QDockWidget* tokens = add_dock(tr("Tokens"), QStringLiteral("tokensDock"), tokens_split, Qt::RightDockWidgetArea);
+  QDockWidget* topk = add_dock(tr("Top-k"), QStringLiteral("topkDock"), topk_, Qt::RightDockWidgetArea);
+  QDockWidget* routing = add_dock(tr("Routing"), QStringLiteral("routingDock"), heatmap_, Qt::BottomDockWidgetArea);
+  QDockWidget* branch_dock = add_dock(tr("Branches"), QStringLiteral("branchesDock"), branches_, Qt::LeftDockWidgetArea);
+  QDockWidget* settings = add_dock(tr("Settings"), QStringLiteral("settingsDock"), settings_panel_, Qt::LeftDockWidgetArea);
+  QDockWidget* telemetry = add_dock(tr("Telemetry"), QStringLiteral("telemetryDock"), telemetry_, Qt::BottomDockWidgetArea);
+  splitDockWidget(tokens, topk, Qt::Horizontal);
+  splitDockWidget(branch_dock, settings, Qt::Vertical);
+  tabifyDockWidget(routing, telemetry);
+  routing->raise();
+  resizeDocks({tokens, topk}, {450, 350}, Qt::Horizontal);
+  resizeDocks({routing}, {300}, Qt::Vertical);
+  resizeDocks({branch_dock}, {260}, Qt::Horizontal);
+}
+
+void MainWindow::build_actions() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  menuBar()->insertMenu(view_menu_->menuAction(), file);
+  QMenu* generate = menuBar()->addMenu(tr("&Generate"));
+  menuBar()->insertMenu(view_menu_->menuAction(), generate);
+  QToolBar* toolbar = addToolBar(tr("Main"));
+  toolbar->setObjectName(QStringLiteral("mainToolbar"));
+
+  auto add = [this](QMenu* menu, const QString& text, const QKeySequence& key, auto slot, const QString& tip = {}) {
+    auto* action = new QAction(text, this);
+    if (!key.isEmpty()) action->setShortcut(key);
+    action->setToolTip(tip.isEmpty() ? text : tip);
+    connect(action, &QAction::triggered, this, slot);
+    menu->addAction(action);
+    return action;
+  };
+  QAction* open_model = add(file, tr("&Open Model…"), QKeySequence(Qt::CTRL | Qt::Key_O), [this] { open_model_dialog(); });
+  file->addSeparator();
+  add(file, tr("&New Conversation"), QKeySequence::New, [this] {
+    driver_->new_conversation();
+    conversation_path_.clear();
+    modified_ = false;
+    update_title();
+  });
+  add(file, tr("Open &Conversation…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), [this] { open_conversation_dialog(); });
+  add(file, tr("&Save Conversation"), QKeySequence::Save, [this] { save_conversation(false); });
+  add(file, tr("Save Conversation &As…"), QKeySequence::SaveAs, [this] { save_conversation(true); });
+  file->addSeparator();
+  add(file, tr("&Quit"), QKeySequence::Quit, [this] { close(); });
+
+  send_action_ = add(generate, tr("&Send"), QKeySequence(Qt::CTRL | Qt::Key_Return), [this] { send_or_step(-1); },
+                     tr("Send the message (Ctrl+Return)"));
+  stop_action_ = add(generate, tr("S&top"), QKeySequence(Qt::Key_Escape), [this] { driver_->pause(); },
+                     tr("Stop generating (Esc)"));
+  generate->addSeparator();
+  step_action_ = add(generate, tr("S&tep"), QKeySequence(Qt::Key_F10), [this] { send_or_step(1); },
+                     tr("Generate one token, then list the candidates for the next (F10)"));
+  step_n_action_ = add(generate, tr("Step &N"), QKeySequence(Qt::SHIFT | Qt::Key_F10),
+                       [this] { send_or_step(settings_panel_->step_count()); },
+                       tr("Generate N tokens (N in Settings), then list the candidates (Shift+F10)"));
+  run_action_ = add(generate, tr("&Run"), QKeySequence(Qt::Key_F5), [this] {
+    if (!chat_->input_text().trimmed().isEmpty()) send_or_step(-1);
+    else driver_->run();
+  }, tr("Continue the reply until it ends (F5)"));
+  QAction* pause = add(generate, tr("&Pause"), QKeySequence(Qt::Key_F6), [this] { driver_->pause(); },
+                       tr("Pause a run after the current token (F6)"));
+  // Ctrl+Return must work while the input box has focus.
+  send_action_->setShortcutContext(Qt::WindowShortcut);
+  toolbar->addAction(open_model);
+  toolbar->addSeparator();
+  for (QAction* action : {send_action_, stop_action_, step_action_, step_n_action_, run_action_, pause}) toolbar->addAction(action);
+}
+
+void MainWindow::start_telemetry(const QString& kind) {
+  if (kind == QLatin1String("none")) return;
+  telemetry_feed_ = new TelemetryFeed(this);
+  connect(telemetry_feed_, &TelemetryFeed::sampleReady, telemetry_, &TelemetryPanel::addSample);
+  try {
+    logitscope::telemetry::SourceOptions options;
+    telemetry_feed_->start(logitscope::telemetry::make_source(logitscope::telemetry::parse_source_kind(kind.toStdString()), options));
+  } catch (const std::exception& error) {
+    status_label_->setText(tr("Telemetry is off: %1").arg(QString::fromUtf8(error.what())));
+  }
+}
+
+void MainWindow::send_or_step(int steps) {
+  const QString text = chat_->input_text().trimmed();
+  if (text.isEmpty()) {
+    if (steps > 0) driver_->step(steps);
+    return;
+  }
+  if (steps < 0) {
+    chat_->send();  // handles edit-and-resend as well
+    return;
+  }
+  if (!driver_->busy() && model_) chat_->set_input_text(QString());
+  driver_->send(text, chat_->thinking_enabled(), steps);
+}
+
+void MainWindow::update_title() {
+  QString title = QStringLiteral("Logitscope");
+  if (model_) {
+    title += QStringLiteral(" \u2014 ") + QFileInfo(model_->model).fileName();
+    if (model_->is_demo) title += tr(" (toy demo model, not a real LLM)");
+    title += QStringLiteral(" [%1]").arg(model_->backend);
+  }
+  if (!conversation_path_.isEmpty()) title += QStringLiteral(" \u2014 ") + QFileInfo(conversation_path_).fileName();
+  setWindowTitle(title + (modified_ ? QStringLiteral(" *") : QString()));
+}
+
+void MainWindow::update_actions() {
+  const bool busy = engine_->busy();
+  stop_action_->setEnabled(busy);
+  for (QAction* action : {send_action_, step_action_, step_n_action_, run_action_}) action->setEnabled(!busy);
+}
+
+void MainWindow::load_model(const LoadRequest& request) {
+  last_request_ = request;
+  banner_row_->hide();
+  progress_->setVisible(true);
+  progress_->setRange(0, 0);
+  cancel_load_->setVisible(true);
+  status_label_->setText(tr("Loading %1…").arg(request.model));
+  if (telemetry_) telemetry_->modelLoading();
+  engine_->load(request);
+}
+
+void MainWindow::on_loaded(const ModelSummary& summary) {
+  model_ = summary;
+  progress_->setVisible(false);
+  cancel_load_->setVisible(false);
+  driver_->set_model(summary);
+  QSettings settings;
+  settings.setValue(QStringLiteral("model/last"), summary.model);
+  status_label_->setText(tr("%1 on %2: %3 layers (%4 MoE, %5 experts)%6%7")
+                             .arg(QFileInfo(summary.model).fileName(), summary.device_name)
+                             .arg(summary.num_layers).arg(summary.moe_layers.size()).arg(summary.num_experts)
+                             .arg(summary.device_bytes > 0 ? QStringLiteral(", ") + QLocale().formattedDataSize(qint64(summary.device_bytes)) : QString())
+                             .arg(summary.has_tokenizer ? QString() : tr("; no tokenizer: type token ids, tokens show as <id>")));
+  if (telemetry_) {
+    logitscope::telemetry::EngineCounters counters;
+    counters.model_loaded = true;
+    counters.device_allocated_mb = double(summary.device_bytes) / (1024.0 * 1024.0);
+    telemetry_->setEngineCounters(counters);
+  }
+  update_title();
+}
+
+void MainWindow::open_model_dialog() {
+  OpenModelDialog dialog(last_request_, this);
+  if (dialog.exec() == QDialog::Accepted) load_model(dialog.request());
+}
+
+void MainWindow::show_error(const QString& message) {
+  banner_->setText(message);
+  banner_row_->setVisible(true);
+  status_label_->setText(message.left(160));
+}
+
+QString MainWindow::banner_text() const { return banner_row_->isVisible() ? banner_->text() : QString(); }
+
+void MainWindow::save_conversation(bool ask_path) {
+  QString path = conversation_path_;
+  if (ask_path || path.isEmpty()) {
+    path = QFileDialog::getSaveFileName(this, tr("Save Conversation"), path, tr("Conversations (*.json)"));
+    if (path.isEmpty()) return;
+    if (!path.endsWith(QLatin1String(".json"))) path += QStringLiteral(".json");
+  }
+  QString error;
+  if (!driver_->save(path, &error)) {
+    show_error(error);
+    return;
+  }
+  conversation_path_ = path;
+  modified_ = false;
+  update_title();
+  status_label_->setText(tr("Saved %1").arg(path));
+}
+
+bool MainWindow::open_conversation(const QString& path) {
+  QString error;
+  if (!driver_->open(path, &error)) {
+    show_error(error);
+    return false;
+  }
+  conversation_path_ = path;
+  modified_ = false;
+  update_title();
+  return true;
+}
+
+void MainWindow::open_conversation_dialog() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open Conversation"), conversation_path_, tr("Conversations (*.json)"));
+  if (!path.isEmpty()) open_conversation(path);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (modified_ && !driver_->conversation().messages.empty() && !qEnvironmentVariableIsSet("LOGITSCOPE_NO_CLOSE_PROMPT")) {
+    const auto answer = QMessageBox::question(this, tr("Unsaved conversation"),
+                                              tr("Save the conversation before closing?"),
+                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    if (answer == QMessageBox::Cancel) {
+      event->ignore();
+      return;
+    }
+    if (answer == QMessageBox::Save) {
+      save_conversation(false);
+      if (modified_) {
+        event->ignore();
+        return;
+      }
+    }
+  }
+  engine_->stop();
+  QSettings settings;
+  settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+  settings.setValue(QStringLiteral("window/state"), saveState());
+  settings.setValue(QStringLiteral("chat/thinking"), chat_->thinking_enabled());
+  event->accept();
+}
+
+}  // namespace logitscope::gui

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The workbench window: the chat in the middle, docks for the token strip and entropy plot, the
+// top-k viewer, the routing heatmap, the branch tree, the settings and the telemetry panel; menus,
+// toolbar and shortcuts; model loading with a progress bar. Errors show in a banner and the status
+// bar, and never cost the conversation.
+#pragma once
+
+#include <QMainWindow>
+
+#include "engine_types.h"
+
+class QAction;
+class QLabel;
+class QProgressBar;
+class QPushButton;
+class QToolButton;
+class QDockWidget;
+class TelemetryPanel;
+class TelemetryFeed;
+
+namespace logitscope::widgets {
+class BranchTree;
+class ChatPane;
+class EntropyPlot;
+class EventStore;
+class RoutingHeatmap;
+class TokenStrip;
+class TopKView;
+}  // namespace logitscope::widgets
+
+namespace logitscope::gui {
+
+class ConversationDriver;
+class EngineController;
+class SettingsPanel;
+
+struct WindowOptions {
+  QString telemetry = QStringLiteral("auto");  // auto, tegrastats, nvml, proc, none
+};
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  explicit MainWindow(const WindowOptions& options = {}, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  void load_model(const LoadRequest& request);
+  bool open_conversation(const QString& path);
+
+  // For tests and the screenshot script.
+  ConversationDriver* driver() const { return driver_; }
+  EngineController* engine() const { return engine_; }
+  widgets::EventStore* store() const { return store_; }
+  widgets::ChatPane* chat() const { return chat_; }
+  widgets::TopKView* topk() const { return topk_; }
+  widgets::RoutingHeatmap* heatmap() const { return heatmap_; }
+  widgets::TokenStrip* strip() const { return strip_; }
+  widgets::BranchTree* branches() const { return branches_; }
+  SettingsPanel* settings_panel() const { return settings_panel_; }
+  QString banner_text() const;
+  const std::optional<ModelSummary>& model() const { return model_; }
+
+ public slots:
+  void show_error(const QString& message);
+  void send_or_step(int steps);  // the input's text starts a reply of `steps` tokens (-1: all)
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void build_docks();
+  void build_actions();
+  void start_telemetry(const QString& kind);
+  void update_title();
+  void update_actions();
+  void open_model_dialog();
+  void save_conversation(bool ask_path);
+  void open_conversation_dialog();
+  void on_loaded(const ModelSummary& summary);
+
+  EngineController* engine_;
+  widgets::EventStore* store_;
+  widgets::ChatPane* chat_;
+  widgets::TokenStrip* strip_;
+  widgets::EntropyPlot* entropy_;
+  widgets::TopKView* topk_;
+  widgets::RoutingHeatmap* heatmap_;
+  widgets::BranchTree* branches_;
+  SettingsPanel* settings_panel_;
+  TelemetryPanel* telemetry_ = nullptr;
+  TelemetryFeed* telemetry_feed_ = nullptr;
+  ConversationDriver* driver_;
+  QLabel* banner_;
+  QToolButton* banner_close_;
+  QWidget* banner_row_;
+  QLabel* status_label_;
+  QProgressBar* progress_;
+  QPushButton* cancel_load_;
+  QMenu* view_menu_ = nullptr;
+  QAction* send_action_ = nullptr;
+  QAction* stop_action_ = nullptr;
+  QAction* step_action_ = nullptr;
+  QAction* step_n_action_ = nullptr;
+  QAction* run_action_ = nullptr;
+  std::optional<ModelSummary> model_;
+  LoadRequest last_request_;
+  QString conversation_path_;
+  bool modified_ = false;
+};
+
+}  // namespace logitscope::gui

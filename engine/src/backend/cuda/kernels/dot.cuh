@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Warp-level dot products of R bf16 weight rows with one bf16 vector, the inner loop of every decode
+// matrix-vector kernel (gemv.cu, experts_decode.cu). Each lane reads 16-byte chunks (8 bf16) of each
+// row; U steps of R rows are issued before the first use, so R * U independent 16-byte loads per lane
+// are in flight (R = 2, U = 4: 8 loads, 4 KiB per warp), the tail pass too (guarded loads). Results
+// are lane partials: the caller reduces them across the warp (warp_sum) in a fixed order, so the
+// result is deterministic.
+// Checked by: tests/gpu (check: decode logits vs the CPU reference, every fixture, and its bit-for-bit
+// repeatability pass).
+#pragma once
+
+#include "backend/cuda/common.cuh"
+
+namespace logitscope::cuda {
+
+// acc[r] += lane partial of W[r, 0:n] . x[0:n] for r < R; rows r >= valid are skipped (they read
+// row 0 again instead, so the loads stay unconditional). `vec`: n % 8 == 0 and W, stride, x 16-byte
+// aligned; otherwise a scalar path (still coalesced across the warp).
+template <int R, int U = 4>
+__device__ __forceinline__ void warp_dot_rows(const bf16* __restrict__ W, std::int64_t stride, int valid,
+                                              const bf16* __restrict__ x, int n, bool vec, int lane,
+                                              float (&acc)[R]) {
+  if (vec) {
+    const uint4* w4[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) w4[r] = reinterpret_cast<const uint4*>(W + (r < valid ? r : 0) * stride);
+    const uint4* x4 = reinterpret_cast<const uint4*>(x);
+    const int chunks = n / 8;
+    // Every pass issues U x R loads (out-of-range chunks are skipped, not serialised), so a row of
+    // 10.5 chunks per lane takes 3 passes of 8 loads instead of 2 passes and 3 single round trips.
+    for (int i = lane; i < chunks; i += 32 * U) {
+      uint4 w[U][R];
+      uint4 xv[U];
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const int c = i + 32 * u;
+#pragma unroll
+        for (int r = 0; r < R; ++r) w[u][r] = c < chunks ? __ldg(w4[r] + c) : make_uint4(0, 0, 0, 0);
+        xv[u] = c < chunks ? x4[c] : make_uint4(0, 0, 0, 0);
+      }
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+#pragma unroll
+        for (int r = 0; r < R; ++r) acc[r] += dot8(w[u][r], xv[u]);
+    }
+  } else {
+    for (int i = lane; i < n; i += 32) {
+      const float xv = __bfloat162float(x[i]);
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+        if (r < valid) acc[r] = fmaf(__bfloat162float(W[r * stride + i]), xv, acc[r]);
+    }
+  }
+}
+
+}  // namespace logitscope::cuda

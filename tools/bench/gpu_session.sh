@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# One call on the GPU machine: checks every fixture against the CPU reference (with the
+# repeatability pass), optionally under compute-sanitizer, then benchmarks the real
+# Nemotron-3-Nano-30B-A3B shape with synthetic weights: inspect off with the per-stage profile,
+# inspect on, graphs off, and an optional baseline binary in the same run. Logs go to $OUT (or ./out).
+#   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,bench,sanitize] [BASELINE_CLI]
+# CLI defaults to .deps/bin/logitscope-cli (a binary built on the dev machine and carried along).
+set -uo pipefail
+CLI=${1:-.deps/bin/logitscope-cli}
+WHAT=${2:-all}
+BASE=${3:-}
+FINAL=${OUT:-out}
+OUT=$FINAL/logs   # everything is packed into $FINAL/logs.tgz at the end (the device returns few files)
+mkdir -p "$OUT"
+trap 'tar -C "$FINAL" -czf "$FINAL/logs.tgz" logs && rm -rf "$OUT"' EXIT
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 | tee "$OUT/gpu.txt"
+status=0
+if [[ $WHAT == all || ,$WHAT, == *,check,* ]]; then
+  for dir in tests/fixtures/models/*/; do
+    name=$(basename "$dir")
+    echo "=== check $name"
+    "$CLI" check --model "$dir" > "$OUT/check-$name.log" 2>&1
+    rc=$?
+    grep -E "^(prefill|decode):|greedy|routing agreement|repeatab|FAIL|PASS|error" "$OUT/check-$name.log" | head -12
+    echo "exit $rc"
+    [[ $rc -ne 0 ]] && status=1
+  done
+  if [[ -n $BASE ]]; then
+    for dir in tests/fixtures/models/*/; do
+      name=$(basename "$dir")
+      echo "=== baseline check $name"
+      "$BASE" check --model "$dir" > "$OUT/base-check-$name.log" 2>&1
+      grep -E "^(prefill|decode):|routing agreement|PASS|FAIL" "$OUT/base-check-$name.log" | head -6
+    done
+  fi
+fi
+if [[ $WHAT == all || ,$WHAT, == *,sanitize,* ]]; then
+  CS=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
+  if [[ -n $CS ]]; then
+    for tool in racecheck memcheck; do
+      echo "=== compute-sanitizer --tool $tool (tiny-fused-experts)"
+      timeout 150 "$CS" --tool $tool --print-limit 20 "$CLI" check --model tests/fixtures/models/tiny-fused-experts \
+        > "$OUT/sanitize-$tool.log" 2>&1
+      echo "exit $?"
+      grep -E "ERROR SUMMARY|RACECHECK SUMMARY|hazard|Invalid" "$OUT/sanitize-$tool.log" | head -8
+    done
+  else
+    echo "=== compute-sanitizer not found"
+  fi
+fi
+if [[ $WHAT == all || ,$WHAT, == *,bench,* ]]; then
+  CONFIG=tools/bench/configs/nemotron-3-nano-30b-a3b.json
+  echo "=== bench (inspect off, per-stage profile)"
+  "$CLI" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 --profile 8 2>&1 | tee "$OUT/bench.log"
+  echo "=== bench (inspect on)"
+  "$CLI" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 --prefill 128 --inspect 2>&1 | tee "$OUT/bench-inspect.log"
+  echo "=== bench (graphs off)"
+  "$CLI" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 --prefill 128 --no-graphs 2>&1 \
+    | tee "$OUT/bench-nographs.log" | grep -E "decode |fraction"
+  if [[ -n $BASE ]]; then
+    echo "=== baseline bench (inspect off)"
+    "$BASE" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 2>&1 | tee "$OUT/bench-base.log" \
+      | grep -E "device|copy|decode |floor|prefill|first"
+  fi
+fi
+exit $status

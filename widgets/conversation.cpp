@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "conversation.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+
+#include <cmath>
+#include <limits>
+
+namespace logitscope::widgets {
+namespace {
+
+const QLatin1String kFormat("logitscope-conversation");
+
+// Token bytes may be part of a UTF-8 sequence, so they are stored as base64, not as JSON strings.
+QString bytes_to_json(const std::string& bytes) {
+  return QString::fromLatin1(QByteArray(bytes.data(), qsizetype(bytes.size())).toBase64());
+}
+
+std::string bytes_from_json(const QJsonValue& value) {
+  const QByteArray raw = QByteArray::fromBase64(value.toString().toLatin1());
+  return std::string(raw.constData(), std::size_t(raw.size()));
+}
+
+std::string utf8(const QJsonValue& value) { return value.toString().toStdString(); }
+
+// Floats go out as doubles; QJsonDocument prints the shortest text that reads back to the same
+// double, and float -> double -> float is exact, so the file round-trips bit for bit.
+// JSON has no infinities (a forced token of probability 0 has logprob -inf), so those are strings.
+QJsonValue num(float value) {
+  if (std::isfinite(value)) return double(value);
+  if (std::isnan(value)) return QStringLiteral("nan");
+  return value > 0 ? QStringLiteral("inf") : QStringLiteral("-inf");
+}
+
+float fnum(const QJsonValue& value) {
+  if (value.isString()) {
+    const QString text = value.toString();
+    if (text == QLatin1String("inf")) return std::numeric_limits<float>::infinity();
+    if (text == QLatin1String("-inf")) return -std::numeric_limits<float>::infinity();
+    return std::numeric_limits<float>::quiet_NaN();
+  }
+  return float(value.toDouble());
+}
+
+}  // namespace
+
+std::vector<TokenEvent> Conversation::branch_events(int index, int branch) const {
+  if (index < 0 || index >= int(messages.size())) return {};
+  const auto& branches = messages[index].branches;
+  if (branch < 0 || branch >= int(branches.size())) return {};
+  std::vector<int> chain;  // branch, parent, grandparent, ...
+  for (int b = branch; b >= 0 && int(chain.size()) <= int(branches.size()); b = branches[b].parent) chain.push_back(b);
+  std::vector<TokenEvent> out;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    const Branch& part = branches[*it];
+    out.resize(std::min<std::size_t>(out.size(), std::size_t(std::max(part.fork_at, 0))));
+    out.insert(out.end(), part.events.begin(), part.events.end());
+  }
+  return out;
+}
+
+std::vector<TokenEvent> Conversation::current_events(int index) const {
+  if (index < 0 || index >= int(messages.size())) return {};
+  return branch_events(index, messages[index].current_branch);
+}
+
+std::vector<TokenId> Conversation::current_ids(int index) const {
+  std::vector<TokenId> ids;
+  for (const auto& event : current_events(index)) ids.push_back(event.id);
+  return ids;
+}
+
+QJsonObject event_to_json(const TokenEvent& event) {
+  QJsonObject object;
+  object["pos"] = double(event.pos);
+  object["id"] = event.id;
+  object["text"] = QString::fromStdString(event.text);
+  object["bytes"] = bytes_to_json(event.bytes);
+  object["forced"] = event.forced;
+  object["prob"] = num(event.prob);
+  object["logprob"] = num(event.logprob);
+  object["entropy"] = num(event.entropy);
+  QJsonArray top_k;
+  for (const auto& entry : event.top_k) {
+    top_k.append(QJsonArray{entry.id, num(entry.prob), num(entry.logprob), num(entry.logit)});
+  }
+  object["top_k"] = top_k;
+  QJsonArray routing;
+  for (const auto& slice : event.routing) {
+    QJsonArray experts, weights;
+    for (int e : slice.experts) experts.append(e);
+    for (float w : slice.weights) weights.append(num(w));
+    routing.append(QJsonObject{{"layer", slice.layer}, {"experts", experts}, {"weights", weights}});
+  }
+  object["routing"] = routing;
+  object["timing"] = QJsonObject{{"forward_ms", event.timing.forward_ms}, {"sample_ms", event.timing.sample_ms}};
+  return object;
+}
+
+TokenEvent event_from_json(const QJsonObject& object) {
+  TokenEvent event;
+  event.pos = std::int64_t(object["pos"].toDouble());
+  event.id = TokenId(object["id"].toInt());
+  event.text = utf8(object["text"]);
+  event.bytes = bytes_from_json(object["bytes"]);
+  event.forced = object["forced"].toBool();
+  event.prob = fnum(object["prob"]);
+  event.logprob = fnum(object["logprob"]);
+  event.entropy = fnum(object["entropy"]);
+  for (const auto& value : object["top_k"].toArray()) {
+    const QJsonArray entry = value.toArray();
+    event.top_k.push_back({TokenId(entry.at(0).toInt()), fnum(entry.at(1)), fnum(entry.at(2)), fnum(entry.at(3))});
+  }
+  for (const auto& value : object["routing"].toArray()) {
+    const QJsonObject slice_object = value.toObject();
+    RoutingSlice slice;
+    slice.layer = slice_object["layer"].toInt();
+    for (const auto& e : slice_object["experts"].toArray()) slice.experts.push_back(e.toInt());
+    for (const auto& w : slice_object["weights"].toArray()) slice.weights.push_back(fnum(w));
+    event.routing.push_back(std::move(slice));
+  }
+  const QJsonObject timing = object["timing"].toObject();
+  event.timing.forward_ms = timing["forward_ms"].toDouble();
+  event.timing.sample_ms = timing["sample_ms"].toDouble();
+  return event;
+}
+
+QJsonObject conversation_to_json(const Conversation& conversation) {
+  QJsonArray messages;
+  for (const auto& message : conversation.messages) {
+    QJsonObject m{{"role", message.role}, {"content", message.content}, {"thinking", message.thinking}};
+    if (message.is_reply()) {
+      m["reasoning"] = message.reasoning;
+      m["starts_in_thinking"] = message.starts_in_thinking;
+      m["current_branch"] = message.current_branch;
+      QJsonArray branches;
+      for (const auto& branch : message.branches) {
+        QJsonArray events;
+        for (const auto& event : branch.events) events.append(event_to_json(event));
+        branches.append(QJsonObject{{"parent", branch.parent}, {"fork_at", branch.fork_at},
+                                    {"stop_reason", branch.stop_reason}, {"events", events}});
+      }
+      m["branches"] = branches;
+    }
+    messages.append(m);
+  }
+  QJsonObject labels;
+  for (auto it = conversation.labels.constBegin(); it != conversation.labels.constEnd(); ++it) {
+    labels[QString::number(it.key())] = bytes_to_json(it.value());
+  }
+  return QJsonObject{{"format", kFormat},
+                     {"version", kConversationFormatVersion},
+                     {"model", conversation.model},
+                     {"sampling", conversation.sampling},
+                     {"labels", labels},
+                     {"messages", messages}};
+}
+
+bool conversation_from_json(const QJsonObject& object, Conversation* out, QString* error) {
+  if (object["format"].toString() != kFormat) {
+    *error = QStringLiteral("not a Logitscope conversation (\"format\" is not \"%1\")").arg(kFormat);
+    return false;
+  }
+  const int version = object["version"].toInt(-1);
+  if (version < 1 || version > kConversationFormatVersion) {
+    *error = QStringLiteral("conversation format version %1 is not supported (this build reads 1 to %2)")
+                 .arg(version).arg(kConversationFormatVersion);
+    return false;
+  }
+  Conversation conversation;
+  conversation.model = object["model"].toString();
+  conversation.sampling = object["sampling"].toObject();
+  const QJsonObject labels = object["labels"].toObject();
+  for (auto it = labels.constBegin(); it != labels.constEnd(); ++it) {
+    conversation.labels.insert(TokenId(it.key().toInt()), bytes_from_json(it.value()));
+  }
+  for (const auto& value : object["messages"].toArray()) {
+    const QJsonObject m = value.toObject();
+    ChatMessage message;
+    message.role = m["role"].toString();
+    if (message.role.isEmpty()) {
+      *error = QStringLiteral("message %1 has no \"role\"").arg(conversation.messages.size());
+      return false;
+    }
+    message.content = m["content"].toString();
+    message.thinking = m["thinking"].toBool();
+    message.reasoning = m["reasoning"].toString();
+    message.starts_in_thinking = m["starts_in_thinking"].toBool();
+    message.current_branch = m["current_branch"].toInt();
+    for (const auto& b : m["branches"].toArray()) {
+      const QJsonObject bo = b.toObject();
+      Branch branch;
+      branch.parent = bo["parent"].toInt(-1);
+      branch.fork_at = bo["fork_at"].toInt();
+      branch.stop_reason = bo["stop_reason"].toString();
+      for (const auto& e : bo["events"].toArray()) branch.events.push_back(event_from_json(e.toObject()));
+      message.branches.push_back(std::move(branch));
+    }
+    const int count = int(message.branches.size());
+    for (int b = 0; b < count; ++b) {
+      // A parent must come earlier, so a damaged file cannot make a cycle.
+      if (message.branches[b].parent >= b) {
+        *error = QStringLiteral("message %1, branch %2: parent %3 is not an earlier branch")
+                     .arg(conversation.messages.size()).arg(b).arg(message.branches[b].parent);
+        return false;
+      }
+    }
+    if (message.current_branch < 0 || (count > 0 && message.current_branch >= count)) message.current_branch = 0;
+    conversation.messages.push_back(std::move(message));
+  }
+  *out = std::move(conversation);
+  return true;
+}
+
+bool save_conversation(const QString& path, const Conversation& conversation, QString* error) {
+  QSaveFile file(path);
+  if (!file.open(QIODevice::WriteOnly)) {
+    *error = QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
+    return false;
+  }
+  file.write(QJsonDocument(conversation_to_json(conversation)).toJson(QJsonDocument::Indented));
+  if (!file.commit()) {
+    *error = QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
+    return false;
+  }
+  return true;
+}
+
+bool load_conversation(const QString& path, Conversation* out, QString* error) {
+  QFile file(path);
+  if (!file.open(QIODevice::ReadOnly)) {
+    *error = QStringLiteral("cannot open %1: %2").arg(path, file.errorString());
+    return false;
+  }
+  QJsonParseError parse_error;
+  const QJsonDocument document = QJsonDocument::fromJson(file.readAll(), &parse_error);
+  if (document.isNull()) {
+    *error = QStringLiteral("%1: invalid JSON at byte %2: %3").arg(path).arg(parse_error.offset).arg(parse_error.errorString());
+    return false;
+  }
+  if (!conversation_from_json(document.object(), out, error)) {
+    *error = QStringLiteral("%1: %2").arg(path, *error);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace logitscope::widgets
