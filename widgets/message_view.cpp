@@ -97,9 +97,11 @@ void MessageView::update_from(const ChatMessage& message) {
   const bool has_reasoning = !message.reasoning.isEmpty();
   reasoning_toggle_->setVisible(has_reasoning);
   reasoning_toggle_->setText(tr("Reasoning (%1 characters)").arg(message.reasoning.size()));
-  reasoning_->setText(message.reasoning);
+  // Streaming calls this for every batch: a word-wrapped label re-lays out its whole text on each
+  // setText, so only the part that changed is touched.
+  if (reasoning_->text() != message.reasoning) reasoning_->setText(message.reasoning);
   reasoning_->setVisible(has_reasoning && reasoning_toggle_->isChecked());
-  answer_->setText(message.content);
+  if (answer_->text() != message.content) answer_->setText(message.content);
   if (thinking_ && thinking_->isChecked() != message.thinking) {
     const QSignalBlocker blocker(thinking_);
     thinking_->setChecked(message.thinking);

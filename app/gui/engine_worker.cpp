@@ -225,31 +225,16 @@ void EngineWorker::run_request(const GenerateRequest& request, GenerationStats* 
 }
 
 NextPreview EngineWorker::compute_preview(std::uint64_t request, int top_k, const std::stop_token& stop) {
-  // The distribution after the current sequence, before anything is chosen: the session's last
-  // logits, reduced here to top-k and entropy (softmax at temperature 1, as TokenEvent reports).
-  session_->flush(stop);
-  const std::vector<float> logits = session_->last_logits();  // [vocab]
+  // The distribution after the current sequence, before anything is chosen. The session computes
+  // it where the logits are (on the GPU for CUDA) and returns only the top-k and the entropy.
+  ProbeOptions probe;
+  probe.top_k = std::max(top_k, 1);
+  probe.routing = false;
+  const NextTokenPreview next = session_->peek(probe, stop);
   NextPreview preview;
   preview.request = request;
-  if (logits.empty()) return preview;
-  const float max_logit = *std::max_element(logits.begin(), logits.end());
-  double sum = 0.0;
-  for (float l : logits) sum += std::exp(double(l - max_logit));
-  const double log_z = double(max_logit) + std::log(sum);
-  double entropy = 0.0;
-  for (float l : logits) {
-    const double lp = double(l) - log_z;
-    entropy -= std::exp(lp) * lp;
-  }
-  preview.entropy = float(entropy);
-  std::vector<int> order(logits.size());
-  std::iota(order.begin(), order.end(), 0);
-  const int k = std::min<int>(std::max(top_k, 1), int(order.size()));
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) { return logits[a] > logits[b]; });
-  for (int i = 0; i < k; ++i) {
-    const double lp = double(logits[order[i]]) - log_z;
-    preview.top_k.push_back({TokenId(order[i]), float(std::exp(lp)), float(lp), logits[order[i]]});
-  }
+  preview.entropy = next.entropy;
+  preview.top_k = next.top_k;
   preview.labels = new_labels(preview.top_k);
   return preview;
 }

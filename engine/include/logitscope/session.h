@@ -34,6 +34,14 @@ struct GenerateOptions {
   bool starts_in_thinking = false;     // the prompt ended inside an open reasoning block
 };
 
+// The distribution for the next token, without choosing one (for listing candidates before a step).
+struct NextTokenPreview {
+  std::int64_t pos = 0;                // position the next token would take
+  float entropy = 0.0f;                // nats, raw distribution
+  std::vector<TopKEntry> top_k;        // best first
+  std::vector<RoutingSlice> routing;   // of the forward pass that produced this distribution
+};
+
 enum class StopReason { MaxTokens, StopToken, Cancelled, ContextFull };
 const char* to_string(StopReason reason);
 
@@ -65,6 +73,10 @@ class Session {
   // appends it and returns what the model saw. The sequence must not be empty.
   TokenEvent step(const SamplingParams& sampling, const ProbeOptions& probe,
                   std::optional<TokenId> forced = std::nullopt, std::stop_token stop = {});
+
+  // The distribution after the current sequence (feeding pending tokens first), computed where the
+  // logits are; nothing is appended. The sequence must not be empty.
+  NextTokenPreview peek(const ProbeOptions& probe, std::stop_token stop = {});
 
   GenerateResult generate(const GenerateOptions& options, const SamplingParams& sampling,
                           const ProbeOptions& probe, const OnToken& on_token = {},

@@ -19,6 +19,7 @@
 #include "backend/backend.h"
 #include "logitscope/errors.h"
 #include "logitscope/tokenizer.h"
+#include "model/mapped_file_guard.h"
 #include "session/sampler.h"
 
 namespace logitscope {
@@ -125,6 +126,7 @@ void Session::flush(std::stop_token stop) {
     s.roll_back(length());
     throw;
   }
+  throw_if_mapping_faulted();  // a shard shrank under the mapping during this forward
   s.last_forward_ms = ms_since(start);
 }
 
@@ -164,6 +166,22 @@ TokenEvent Session::step(const SamplingParams& sampling, const ProbeOptions& pro
   }
   tokens_.push_back(event.id);
   return event;
+}
+
+NextTokenPreview Session::peek(const ProbeOptions& probe, std::stop_token stop) {
+  Impl& s = *impl_;
+  if (tokens_.empty()) throw Error("nothing to continue from: prefill at least one token first");
+  flush(stop);
+  ChoiceRequest request;
+  request.sampling.greedy = true;
+  request.report_top_k = std::clamp(probe.top_k, 0, 50);
+  ChoiceResult choice = s.backend.choose(*s.state, request);
+  NextTokenPreview preview;
+  preview.pos = length();
+  preview.entropy = choice.entropy;
+  preview.top_k = std::move(choice.top_k);
+  if (probe.routing) preview.routing = s.backend.routing(*s.state);
+  return preview;
 }
 
 GenerateResult Session::generate(const GenerateOptions& options, const SamplingParams& sampling,
@@ -243,6 +261,7 @@ void Session::rewind_to(std::int64_t target) {
   ForwardOptions options;
   s.backend.forward(*s.state, std::span<const TokenId>(tokens_.data() + from, static_cast<std::size_t>(target - from)),
                     options);
+  throw_if_mapping_faulted();
   last_replay_ = target - from;
 }
 
@@ -257,6 +276,7 @@ std::vector<float> Session::evaluate(std::span<const TokenId> ids, std::vector<s
   options.all_logits = true;
   options.capture_routing = routing != nullptr;
   s.backend.forward(*s.state, ids, options, stop);
+  throw_if_mapping_faulted();
   s.take_checkpoint();
   if (routing) *routing = s.backend.routing_all(*s.state);
   return s.backend.logits(*s.state);

@@ -80,7 +80,13 @@ class SessionRewindAndGenerate : public QObject {
     greedy.greedy = true;
     ProbeOptions probe;
     probe.top_k = 5;
+    const NextTokenPreview preview = session.peek(probe);
+    QCOMPARE(session.length(), std::int64_t(prompt.size()));  // peeking appends nothing
     const TokenEvent first = session.step(greedy, probe);
+    QCOMPARE(preview.pos, first.pos);
+    QCOMPARE(preview.entropy, first.entropy);
+    QCOMPARE(preview.top_k.size(), first.top_k.size());
+    for (std::size_t i = 0; i < preview.top_k.size(); ++i) QCOMPARE(preview.top_k[i].id, first.top_k[i].id);
     std::vector<TokenId> original;
     for (int i = 0; i < 6; ++i) original.push_back(session.step(greedy, probe).id);
     // Back to just before the first generated token and force its runner-up instead.

@@ -138,8 +138,12 @@ void CudaBackend::mamba(const DLayer& L, CudaState& st, int T) {
   mark("mamba.conv", std::uint64_t(conv_dim) * (8 + 4 * c.conv_kernel + 4 * (c.conv_kernel - 1)));
   mamba_conv(ws_.proj, in_dim, d_inner, conv_dim, c.conv_kernel, L.conv_w, L.conv_b, st.conv[L.slot], T, ws_.xbc,
              stream_);
+  // As the CPU reference (and transformers 5.17): over a prompt dt is floored at time_step_min, a
+  // cached single-token step only clamps to time_step_limit.
+  const bool single_step = st.fed > 0 && T == 1;
+  const double dt_floor = single_step ? c.time_step_limit_min : std::max(c.time_step_limit_min, c.time_step_min);
   ScanParams p{c.mamba_num_heads, c.mamba_head_dim, c.ssm_state_size, c.n_groups, d_inner,
-               float(c.time_step_limit_min), c.time_step_limit_max > 0 ? float(c.time_step_limit_max) : INFINITY};
+               float(dt_floor), c.time_step_limit_max > 0 ? float(c.time_step_limit_max) : INFINITY};
   mark("mamba.scan", 2 * state + std::uint64_t(conv_dim) * 4 + std::uint64_t(d_inner) * 4);
   mamba_scan(ws_.xbc, ws_.proj, in_dim, d_inner + conv_dim, L.dt_bias, L.A_log, L.D, st.ssm[L.slot], T, p, ws_.y,
              stream_);
