@@ -163,6 +163,13 @@ void RoutingHeatmap::refresh() {
   for (int r = 0; r < grid_.rows(); r += stride) ticker->addTick(r, QString::number(grid_.layers[r]));
   map_plot_->yAxis->setTicker(ticker);
   map_plot_->xAxis->setRange(-0.5, std::max(grid_.num_experts, 1) - 0.5);
+  // Experts are whole numbers: ticks on integers only (1, 2, 5, 10, ... steps as space allows).
+  for (QCustomPlot* plot : {map_plot_, hist_plot_}) {
+    auto integer_ticks = QSharedPointer<QCPAxisTickerFixed>::create();
+    integer_ticks->setTickStep(1.0);
+    integer_ticks->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    plot->xAxis->setTicker(integer_ticks);
+  }
   map_plot_->yAxis->setRange(-0.5, std::max(grid_.rows(), 1) - 0.5);
 
   const std::vector<double> totals = grid_.expert_totals();

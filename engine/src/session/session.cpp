@@ -198,6 +198,11 @@ GenerateResult Session::generate(const GenerateOptions& options, const SamplingP
   std::vector<TokenId> stop_ids = options.stop_ids;
   if (stop_ids.empty())
     for (int id : model_.config().eos_token_ids) stop_ids.push_back(id);
+  // A generation is reproducible from its seed alone: the random stream starts afresh here (step()
+  // alone keeps one stream going, so stepping by hand does not repeat the same draw).
+  impl_->rng.seed(sampling.seed);
+  impl_->rng_seed = sampling.seed;
+  impl_->rng_seeded = true;
   bool thinking = options.starts_in_thinking;
   int thinking_tokens = 0;
   const auto decode_start = std::chrono::steady_clock::now();
