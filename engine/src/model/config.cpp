@@ -183,7 +183,7 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string& so
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 1e400
     throw Error(source + ": not valid JSON (" + std::string(e.what()) + ")");
   }
   if (!root.is_object()) throw Error(source + ": expected a JSON object at the top level");
@@ -316,7 +316,7 @@ void merge_generation_config(ModelConfig& config, const std::filesystem::path& g
   json root;
   try {
     root = json::parse(read_text_file(generation_config_json));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 1e400
     throw Error(generation_config_json.string() + ": not valid JSON (" + std::string(e.what()) + ")");
   }
   if (!root.is_object() || !root.contains("eos_token_id")) return;

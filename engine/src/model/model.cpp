@@ -7,6 +7,7 @@
 #include "logitscope/chat.h"
 #include "logitscope/errors.h"
 #include "logitscope/tokenizer.h"
+#include "model/mapped_file_guard.h"
 #include "model/weights.h"
 
 namespace logitscope {
@@ -43,6 +44,7 @@ std::unique_ptr<Model> Model::load(const LoadOptions& options, const ProgressFn&
     throw Error("this build has no CUDA backend (configure with -DLOGITSCOPE_CUDA=ON where nvcc is installed)");
 #endif
   }
+  throw_if_mapping_faulted();  // a shard shrank while its weights were read or copied
   info.device_name = model->backend_->device_name();
   info.device_bytes = model->backend_->device_bytes();
   model->max_context_ = options.max_context;

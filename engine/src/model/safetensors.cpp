@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "logitscope/errors.h"
+#include "model/mapped_file_guard.h"
 
 namespace logitscope {
 
@@ -46,7 +47,7 @@ std::vector<TensorView> SafetensorsFile::parse_header(std::string_view header_js
   json header;
   try {
     header = json::parse(header_json);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 1e400
     throw Error(file_name + ": header is not valid JSON (" + std::string(e.what()) + ")");
   }
   if (!header.is_object()) throw Error(file_name + ": header must be a JSON object");
@@ -144,12 +145,16 @@ SafetensorsFile::SafetensorsFile(const fs::path& path) : name_(path.filename().s
     mapping_ = nullptr;
     throw Error(name_ + ": cannot map into memory (" + errno_text() + ")");
   }
+  register_guarded_mapping(mapping_, static_cast<std::size_t>(size_), name_);  // SIGBUS -> Error
   tensors_ = parse_header(header, data_size, name_, data_start,
                           static_cast<const std::byte*>(mapping_) + data_start);
 }
 
 SafetensorsFile::~SafetensorsFile() {
-  if (mapping_) ::munmap(mapping_, static_cast<std::size_t>(size_));
+  if (mapping_) {
+    unregister_guarded_mapping(mapping_);
+    ::munmap(mapping_, static_cast<std::size_t>(size_));
+  }
 }
 
 std::shared_ptr<SafetensorsSet> SafetensorsSet::open(const fs::path& dir) {
@@ -164,7 +169,7 @@ std::shared_ptr<SafetensorsSet> SafetensorsSet::open(const fs::path& dir) {
     json index;
     try {
       index = json::parse(text.str());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for numbers like 1e400
       throw Error(index_path.filename().string() + ": not valid JSON (" + std::string(e.what()) + ")");
     }
     if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())

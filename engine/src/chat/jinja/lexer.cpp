@@ -291,7 +291,16 @@ class Lexer {
       p += 2;
       auto hex = [&](int n) {
         if (p + static_cast<std::size_t>(n) > src_.size()) fail("truncated \\x escape in string", s);
-        char32_t v = static_cast<char32_t>(std::stoul(src_.substr(p, static_cast<std::size_t>(n)), nullptr, 16));
+        // Every digit must be hex (std::stoul would throw on "zz" and accept "1z"), and the code point
+        // must exist, as in Python.
+        char32_t v = 0;
+        for (std::size_t i = p; i < p + static_cast<std::size_t>(n); ++i) {
+          const char d = src_[i];
+          const int digit = d >= '0' && d <= '9' ? d - '0' : d >= 'a' && d <= 'f' ? d - 'a' + 10 : d >= 'A' && d <= 'F' ? d - 'A' + 10 : -1;
+          if (digit < 0) fail("invalid escape in string: expected " + std::to_string(n) + " hex digits", s);
+          v = v * 16 + static_cast<char32_t>(digit);
+        }
+        if (v > 0x10FFFF) fail("escape in string names a code point past U+10FFFF", s);
         p += static_cast<std::size_t>(n);
         utf8_append(out, v);
       };
