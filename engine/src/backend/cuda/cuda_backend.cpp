@@ -354,7 +354,9 @@ void CudaBackend::decode_step(CudaState& st, TokenId id) {
     }
     prof_active_ = false;
     profile_collect();
-  } else if (use_graphs_) {
+  } else if (use_graphs_ && st.fed > 0) {
+    // The graph bakes in the single-step dt clamp; the very first token of a sequence takes the
+    // prompt path's dt floor instead (see mamba()), so it runs eagerly.
     if (!graph_exec_ || graph_uid_ != st.uid) capture_decode_graph(st);
     LS_CUDA(cudaGraphLaunch(graph_exec_, stream_));
   } else {
