@@ -2,6 +2,7 @@
 #include "engine_controller.h"
 
 #include "engine_worker.h"
+#include "remote_worker.h"
 
 namespace logitscope::gui {
 
@@ -52,6 +53,8 @@ void EngineController::set_busy(bool busy) {
 }
 
 void EngineController::load(LoadRequest request) {
+  if (remote_) remote_->disconnect_from();
+  remote_active_ = false;
   stop_.request_stop();  // a running generation ends; the load queues behind it
   stop_ = std::stop_source();
   request.stop = stop_.get_token();
@@ -67,6 +70,11 @@ std::uint64_t EngineController::generate(GenerateRequest request) {
   request.stop = stop_.get_token();
   current_ = request.id;
   set_busy(true);
+  if (remote_active_) {
+    // Queued like the engine's: the caller learns the id before any answer arrives.
+    QMetaObject::invokeMethod(remote_, [remote = remote_, request] { remote->generate(request); }, Qt::QueuedConnection);
+    return request.id;
+  }
   emit generate_requested(request);
   return request.id;
 }

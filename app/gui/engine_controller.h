@@ -15,6 +15,8 @@
 namespace logitscope::gui {
 
 class EngineWorker;
+class RemoteWorker;
+struct RemoteConfig;
 
 class EngineController : public QObject {
   Q_OBJECT
@@ -29,6 +31,11 @@ class EngineController : public QObject {
   bool busy() const { return busy_; }
   bool loading() const { return loading_; }
   std::uint64_t current_request() const { return current_; }
+  // A remote OpenAI-compatible server instead of the local engine (remote_worker.h): answers with
+  // the same signals; loaded() comes once its model list is read. load() goes back to local.
+  void connect_remote(const RemoteConfig& config);
+  bool remote() const { return remote_active_; }
+  RemoteWorker* remote_worker() const { return remote_; }
 
  signals:
   // To the worker (queued).
@@ -47,6 +54,10 @@ class EngineController : public QObject {
 
  private:
   void set_busy(bool busy);
+  void attach_remote();  // remote_controller.cpp
+
+  RemoteWorker* remote_ = nullptr;
+  bool remote_active_ = false;
 
   QThread thread_;
   EngineWorker* worker_;

@@ -45,6 +45,10 @@ struct ModelSummary {
   std::int64_t max_context = 0;
   std::uint64_t parameter_count = 0;
   std::uint64_t device_bytes = 0;
+  // A remote OpenAI-compatible server (remote_worker.h) instead of a local engine.
+  QString remote_url;              // empty: local
+  bool provides_routing = true;    // per-token MoE routing comes with the tokens
+  bool exact_entropy = true;       // false: entropy is estimated from the top-k logprobs
 };
 
 struct LoadProgressInfo {

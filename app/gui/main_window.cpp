@@ -31,6 +31,8 @@
 #include "event_store.h"
 #include "logitscope/telemetry/source.h"
 #include "open_model_dialog.h"
+#include "remote_connect_dialog.h"
+#include "remote_notice.h"
 #include "routing_heatmap.h"
 #include "settings_panel.h"
 #include "telemetry_feed.h"
@@ -212,6 +214,8 @@ void MainWindow::build_actions() {
     return action;
   };
   QAction* open_model = add(file, tr("&Open Model…"), QKeySequence(Qt::CTRL | Qt::Key_O), [this] { open_model_dialog(); });
+  add(file, tr("Connect to &Server…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R), [this] { connect_dialog(); },
+      tr("Use an OpenAI-compatible server (logitscope-cli serve, vLLM) instead of a local model"));
   file->addSeparator();
   add(file, tr("&New Conversation"), QKeySequence::New, [this] {
     driver_->new_conversation();
@@ -307,6 +311,7 @@ void MainWindow::on_loaded(const ModelSummary& summary) {
   progress_->setVisible(false);
   cancel_load_->setVisible(false);
   driver_->set_model(summary);
+  apply_remote_notices(summary, heatmap_, entropy_, topk_);
   QSettings settings;
   settings.setValue(QStringLiteral("model/last"), summary.model);
   status_label_->setText(tr("%1 on %2: %3 layers (%4 MoE, %5 experts)%6%7")
@@ -325,7 +330,22 @@ void MainWindow::on_loaded(const ModelSummary& summary) {
 
 void MainWindow::open_model_dialog() {
   OpenModelDialog dialog(last_request_, this);
-  if (dialog.exec() == QDialog::Accepted) load_model(dialog.request());
+  const int result = dialog.exec();
+  if (result == QDialog::Accepted) load_model(dialog.request());
+  else if (result == OpenModelDialog::RemoteRequested) connect_dialog();
+}
+
+void MainWindow::connect_dialog() {
+  ConnectDialog dialog(this);
+  if (dialog.exec() == QDialog::Accepted) connect_remote(dialog.config());
+}
+
+void MainWindow::connect_remote(const RemoteConfig& config) {
+  banner_row_->hide();
+  progress_->setVisible(true);
+  progress_->setRange(0, 0);
+  status_label_->setText(tr("Connecting to %1…").arg(config.url));
+  engine_->connect_remote(config);
 }
 
 void MainWindow::show_error(const QString& message) {

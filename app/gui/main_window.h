@@ -8,6 +8,7 @@
 #include <QMainWindow>
 
 #include "engine_types.h"
+#include "remote_client.h"
 
 class QAction;
 class QLabel;
@@ -45,6 +46,8 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   void load_model(const LoadRequest& request);
+  // Talks to an OpenAI-compatible server instead (File > Connect to Server).
+  void connect_remote(const RemoteConfig& config);
   bool open_conversation(const QString& path);
 
   // For tests and the screenshot script.
@@ -74,6 +77,7 @@ class MainWindow : public QMainWindow {
   void update_title();
   void update_actions();
   void open_model_dialog();
+  void connect_dialog();
   void save_conversation(bool ask_path);
   void open_conversation_dialog();
   void on_loaded(const ModelSummary& summary);

@@ -143,6 +143,8 @@ OpenModelDialog::OpenModelDialog(const LoadRequest& initial, QWidget* parent) : 
   });
   connect(buttons_, &QDialogButtonBox::accepted, this, &QDialog::accept);
   connect(buttons_, &QDialogButtonBox::rejected, this, &QDialog::reject);
+  connect(buttons_->addButton(tr("Remote Server…"), QDialogButtonBox::ActionRole), &QPushButton::clicked, this,
+          [this] { done(RemoteRequested); });
   update_summary();
 }
 

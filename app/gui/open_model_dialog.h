@@ -24,6 +24,8 @@ class OpenModelDialog : public QDialog {
   Q_OBJECT
  public:
   explicit OpenModelDialog(const LoadRequest& initial, QWidget* parent = nullptr);
+  // exec() returns this when the user chose "Remote Server…" instead of a local model.
+  static constexpr int RemoteRequested = 2;
   LoadRequest request() const;
   QString summary_text() const;
 

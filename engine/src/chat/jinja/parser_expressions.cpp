@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Expression parsing with Jinja2's precedence: conditional < or < and < not < comparisons <
 // + - < ~ < * / // % < ** < unary, then postfix (attribute, item, call), filters and tests.
+#include <limits>
 #include "chat/jinja/builtins.h"
 #include "chat/jinja/parser_impl.h"
 
@@ -200,12 +201,26 @@ ExprPtr Parser::primary() {
     return literal(Value(s), line);
   }
   if (tok.type == Tok::Int) {
+    // stoll throws std::out_of_range past 64 bits (Python has big ints; we refuse them).
+    std::int64_t v = 0;
+    try {
+      v = static_cast<std::int64_t>(std::stoll(tok.text));
+    } catch (const std::exception&) {
+      fail("integer literal " + tok.text + " does not fit in 64 bits");
+    }
     ++i_;
-    return literal(Value(static_cast<std::int64_t>(std::stoll(tok.text))), line);
+    return literal(Value(v), line);
   }
   if (tok.type == Tok::Float) {
+    double v = 0;
+    try {
+      v = std::stod(tok.text);  // out_of_range for 1e999 and for denormals such as 1e-400
+    } catch (const std::exception&) {
+      v = tok.text.find("e-") != std::string::npos || tok.text.find("E-") != std::string::npos
+              ? 0.0 : std::numeric_limits<double>::infinity();  // what Python's float() gives
+    }
     ++i_;
-    return literal(Value(std::stod(tok.text)), line);
+    return literal(Value(v), line);
   }
   if (skip_op("(")) {
     if (skip_op(")")) {
