@@ -221,7 +221,12 @@ bool save_conversation(const QString& path, const Conversation& conversation, QS
     *error = QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
     return false;
   }
-  file.write(QJsonDocument(conversation_to_json(conversation)).toJson(QJsonDocument::Indented));
+  const QByteArray bytes = QJsonDocument(conversation_to_json(conversation)).toJson(QJsonDocument::Indented);
+  if (file.write(bytes) != bytes.size()) {
+    *error = QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
+    file.cancelWriting();  // the previous file stays as it was
+    return false;
+  }
   if (!file.commit()) {
     *error = QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
     return false;
