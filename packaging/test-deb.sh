@@ -129,11 +129,11 @@ if [[ "$mode" == chroot ]]; then
     mounted+=("$target/$fs")
   done
   cp /etc/resolv.conf "$target/etc/resolv.conf" 2>/dev/null || true
-  mkdir -p "$target/tmp/debs"
-  cp "${debs[@]}" "$target/tmp/debs/"
+  mkdir -p "$target/var/cache/logitscope-debs"
+  cp "${debs[@]}" "$target/var/cache/logitscope-debs/"
   say "installing the packages into a fresh minimal Debian 12 (apt-get, chroot $target)"
   chroot "$target" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
-    sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends /tmp/debs/*.deb' \
+    sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends /var/cache/logitscope-debs/*.deb' \
     >"$build/test-deb-apt.log" 2>&1 || die "apt-get install of the .deb failed, see $build/test-deb-apt.log"
   chroot "$target" dpkg -l 'logitscope*' | tail -n +6
   say "running the installed programs"
