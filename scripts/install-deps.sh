@@ -24,6 +24,8 @@ if [[ "$mode" != --cli ]]; then
   packages+=(qt6-base-dev qt6-base-dev-tools qt6-qpa-plugins libqcustomplot-dev libgl-dev)
   # Tests: screenshots under Xvfb, the VNC frame test, reference scripts, the serve client test.
   packages+=(xvfb xauth imagemagick vncsnapshot python3 python3-jinja2 python3-yaml nodejs npm)
+  # Fuzz targets (libFuzzer is in clang's runtime package); the sanitizer build uses g++'s libasan.
+  packages+=(clang-14 libclang-rt-14-dev)
   # Packaging checks (ctest -L packaging): .deb dependencies, metainfo, desktop file, clean install.
   packages+=(dpkg-dev file appstream desktop-file-utils debootstrap)
 fi

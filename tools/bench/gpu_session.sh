@@ -55,6 +55,12 @@ if [[ $WHAT == all || ,$WHAT, == *,bench,* ]]; then
   "$CLI" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 --profile 8 2>&1 | tee "$OUT/bench.log"
   echo "=== bench (inspect on)"
   "$CLI" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 --prefill 128 --inspect 2>&1 | tee "$OUT/bench-inspect.log"
+  echo "=== bench (programmatic dependent launch off)"
+  LOGITSCOPE_CUDA_PDL=0 "$CLI" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 --prefill 128 2>&1 \
+    | tee "$OUT/bench-nopdl.log" | grep -E "decode |fraction"
+  echo "=== bench (32k context)"
+  "$CLI" bench --synthetic "$CONFIG" --context 32768 --decode-tokens 32 --prefill 128 --profile 4 2>&1 \
+    | tee "$OUT/bench-32k.log" | grep -E "decode |fraction|peak|attn|total"
   echo "=== bench (graphs off)"
   "$CLI" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 --prefill 128 --no-graphs 2>&1 \
     | tee "$OUT/bench-nographs.log" | grep -E "decode |fraction"

@@ -19,4 +19,12 @@ class Cancelled : public Error {
   explicit Cancelled(const std::string& message = "cancelled") : Error(message) {}
 };
 
+// Thrown when device (or host) memory ran out. The context stays usable: free something (a second
+// session, a longer context) and go on. Where memory is only an optimisation (recurrent-state
+// checkpoints) the engine absorbs it instead of throwing.
+class OutOfMemory : public Error {
+ public:
+  explicit OutOfMemory(const std::string& message) : Error(message) {}
+};
+
 }  // namespace logitscope

@@ -96,6 +96,9 @@ class Session {
   const std::vector<TokenId>& tokens() const { return tokens_; }
   std::int64_t length() const { return std::int64_t(tokens_.size()); }
   std::int64_t max_context() const;
+  // Recurrent-state checkpoints dropped or not taken because memory ran out (generation went on
+  // without them; a rewind past them replays more tokens).
+  std::int64_t checkpoints_lost_to_memory() const;
   const Model& model() const { return model_; }
   // Logits for the last fed position, after flush() (for diagnostics and the `logits` CLI).
   std::vector<float> last_logits();

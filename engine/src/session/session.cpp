@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <new>
 #include <random>
 
 #include "backend/backend.h"
@@ -46,6 +47,7 @@ struct Session::Impl {
   std::unique_ptr<BackendState> state;
   std::map<std::int64_t, std::unique_ptr<RecurrentCheckpoint>> checkpoints;  // by fed count
   std::int64_t last_checkpoint_fed = 0;
+  std::int64_t checkpoints_lost_to_memory = 0;  // dropped or not taken for lack of memory
   std::mt19937_64 rng;
   std::uint64_t rng_seed = 0;
   bool rng_seeded = false;
@@ -67,8 +69,28 @@ struct Session::Impl {
   }
 
   void take_checkpoint() {
-    checkpoints[state->fed] = backend.checkpoint(*state);
     last_checkpoint_fed = state->fed;
+    std::unique_ptr<RecurrentCheckpoint> cp;
+    try {
+      cp = backend.checkpoint(*state);
+    } catch (const OutOfMemory&) {
+      // Checkpoints only make rewinds cheaper: out of memory, give back the older half and try
+      // once more; failing again, go on without one (a rewind replays from an earlier checkpoint).
+      for (std::size_t n = checkpoints.size() / 2; n > 0 && !checkpoints.empty(); --n) {
+        checkpoints.erase(checkpoints.begin());
+        ++checkpoints_lost_to_memory;
+      }
+      try {
+        cp = backend.checkpoint(*state);
+      } catch (const OutOfMemory&) {
+        ++checkpoints_lost_to_memory;
+        return;
+      }
+    } catch (const std::bad_alloc&) {
+      ++checkpoints_lost_to_memory;
+      return;
+    }
+    checkpoints[state->fed] = std::move(cp);
     // Thin out: past the limit, drop every other checkpoint except the newest.
     if (static_cast<int>(checkpoints.size()) > std::max(2, options.max_checkpoints)) {
       bool drop = false;
@@ -90,6 +112,8 @@ Session::Session(const Model& model, const SessionOptions& options) : model_(mod
 Session::~Session() = default;
 
 std::int64_t Session::max_context() const { return impl_->state->max_context; }
+
+std::int64_t Session::checkpoints_lost_to_memory() const { return impl_->checkpoints_lost_to_memory; }
 
 void Session::prefill(std::span<const TokenId> tokens) {
   if (length() + std::int64_t(tokens.size()) > max_context())

@@ -17,6 +17,13 @@ using bf16 = __nv_bfloat16;
 // Every CUDA call is checked: a failed call becomes a logitscope::Error naming the call and the
 // CUDA message, so a user sees "cudaMalloc: out of memory" instead of garbage logits.
 inline void check_cuda(cudaError_t status, const char* what, const char* file, int line) {
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();  // not sticky: clear it so that the next launch check does not report it again
+    std::size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    throw OutOfMemory(std::string("out of GPU memory in ") + what + ": " + std::to_string(free_b >> 20) + " MiB of " +
+                      std::to_string(total_b >> 20) + " MiB free. Close another session or use a shorter max context.");
+  }
   if (status != cudaSuccess) {
     throw Error(std::string("CUDA error in ") + what + " (" + file + ":" + std::to_string(line) +
                 "): " + cudaGetErrorString(status));

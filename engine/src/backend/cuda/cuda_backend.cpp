@@ -302,10 +302,9 @@ void CudaBackend::run_chunk(CudaState& st, int T, bool capture_routing, const in
 
 void CudaBackend::choose_kernels(CudaState& st) {
   const int V = int(model_.cfg.vocab_size);
-  mark("choose.stats", std::uint64_t(V) * 8);
-  logits_stats(st.last_logits, V, ws_.stats, stream_);
-  mark("choose.topk", std::uint64_t(V) * 4);
-  topk_candidates(st.last_logits, V, ws_.cand_scratch_ids, ws_.cand_scratch_vals, ws_.cand_ids, ws_.cand_vals, stream_);
+  mark("choose.summary", std::uint64_t(V) * 4);
+  logits_summary(st.last_logits, V, ws_.cand_scratch_ids, ws_.cand_scratch_vals, ws_.cand_ids, ws_.cand_vals, ws_.stats,
+                 stream_);
 }
 
 void CudaBackend::decode_body(CudaState& st) {

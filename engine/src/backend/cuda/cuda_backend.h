@@ -39,6 +39,10 @@ void cuda_backend_set_graphs(Backend& backend, bool on);
 // clears the rows; cuda_backend_profile returns them (sorted by time, largest first).
 void cuda_backend_set_profile(Backend& backend, bool on);
 std::vector<KernelProfileRow> cuda_backend_profile(Backend& backend);
+// Programmatic dependent launch (kernels/launch.cuh) for every later launch in this process; on by
+// default on compute capability 9.0+ unless LOGITSCOPE_CUDA_PDL=0. A graph captured before keeps
+// the launches it was captured with.
+void cuda_set_programmatic_launch(bool on);
 
 }  // namespace logitscope::cuda
 

@@ -41,9 +41,9 @@ struct Workspace {
   int* row_expert = nullptr;    // [rows k] expert of each grouped row
   bf16* h_dec = nullptr;        // [k + 1, hstride] decode expert intermediates
   int hstride = 0;
-  float* attn_part = nullptr;   // [H, kAttnSplits, hd + 2] decode attention partials
+  float* attn_part = nullptr;   // [H, kAttnMaxSplits, hd + 2] decode attention partials
   float* logits = nullptr;      // [logit_rows, vocab]
-  int* cand_scratch_ids = nullptr;    // [topk_scratch_entries]
+  int* cand_scratch_ids = nullptr;    // [summary_scratch_entries]
   float* cand_scratch_vals = nullptr;
   int* cand_ids = nullptr;      // [64]
   float* cand_vals = nullptr;   // [64]

@@ -86,6 +86,8 @@ ChoiceResult CudaBackend::choose(BackendState& state_base, const ChoiceRequest& 
   std::vector<Cand> cand;
   for (int i = 0; i < kCandidates; ++i)
     if (h_ids[i] >= 0 && h_ids[i] < V) cand.push_back({h_ids[i], h_vals[i]});
+  if (cand.empty() || !std::isfinite(S) || !(S > 0.0))
+    throw Error("the logits after position " + std::to_string(st.fed - 1) + " are not finite (NaN or all -inf)");
   ChoiceResult r;
   r.entropy = float(std::log(S) - W / S);
   const int report = std::clamp(req.report_top_k, 0, int(cand.size()));

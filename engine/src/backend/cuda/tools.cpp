@@ -185,8 +185,11 @@ CheckReport run_check(const CheckOptions& o) {
       if (a.logits.size() != b.logits.size() || a.experts.size() != b.experts.size()) max_diff = INFINITY;
     };
     const Run g1 = feed(gpu), g2 = feed(gpu);
+    // Plain launches, no programmatic dependent launch: the reference order of every kernel.
     cuda::cuda_backend_set_graphs(gpu, false);
+    cuda::cuda_set_programmatic_launch(false);
     const Run g3 = feed(gpu);
+    cuda::cuda_set_programmatic_launch(true);
     cuda::cuda_backend_set_graphs(gpu, true);
     const Run c1 = feed(cpu), c2 = feed(cpu);
     int unused = 0;
@@ -196,7 +199,7 @@ CheckReport run_check(const CheckOptions& o) {
     diff(c1, c2, rep.cpu_repeat_max_diff, rep.cpu_repeat_routing_diffs);
     if (rep.gpu_repeat_max_diff != 0.0 || rep.gpu_graph_vs_eager != 0.0 || rep.gpu_repeat_routing_diffs != 0)
       rep.failures.push_back("CUDA decode is not repeatable: max |diff| " + std::to_string(rep.gpu_repeat_max_diff) +
-                             " between runs, " + std::to_string(rep.gpu_graph_vs_eager) + " graph vs eager, " +
+                             " between runs, " + std::to_string(rep.gpu_graph_vs_eager) + " graph + PDL vs plain launches, " +
                              std::to_string(rep.gpu_repeat_routing_diffs) + " expert ids differ");
     if (rep.cpu_repeat_max_diff != 0.0 || rep.cpu_repeat_routing_diffs != 0)
       rep.failures.push_back("CPU reference is not repeatable: max |diff| " + std::to_string(rep.cpu_repeat_max_diff));

@@ -10,6 +10,7 @@
 // tensor-core kernel is the prefill speed-up). Checked by: tests/gpu (check over every fixture).
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace logitscope::cuda {
 namespace {
@@ -18,6 +19,7 @@ constexpr int kAttnWarps = 4;
 
 __global__ void kv_append_kernel(const float* __restrict__ qkv, AttnParams p, bf16* __restrict__ kc,
                                  bf16* __restrict__ vc) {
+  pdl_enter();
   const int t = blockIdx.x;
   const int pos0 = p.pos_dev ? *p.pos_dev : p.pos0;
   const int row_len = (p.H + 2 * p.KV) * p.hd;
@@ -33,6 +35,7 @@ __global__ void kv_append_kernel(const float* __restrict__ qkv, AttnParams p, bf
 template <int DPL>  // head-dim entries per lane: hd <= 32 * DPL
 __global__ void attention_kernel(const float* __restrict__ qkv, AttnParams p, const bf16* __restrict__ kc,
                                  const bf16* __restrict__ vc, bf16* __restrict__ out) {
+  pdl_enter();
   __shared__ float sm_m[kAttnWarps], sm_l[kAttnWarps];
   __shared__ float sm_acc[kAttnWarps][32 * DPL];
   const int h = blockIdx.x, t = blockIdx.y;
@@ -98,7 +101,7 @@ __global__ void attention_kernel(const float* __restrict__ qkv, AttnParams p, co
 }  // namespace
 
 void kv_append(const float* qkv, int T, const AttnParams& p, bf16* kcache, bf16* vcache, cudaStream_t stream) {
-  kv_append_kernel<<<T, 256, 0, stream>>>(qkv, p, kcache, vcache);
+  launch_kernel(kv_append_kernel, T, 256, 0, stream, qkv, p, kcache, vcache);
   LS_LAUNCH_CHECK();
 }
 
@@ -106,13 +109,13 @@ void attention(const float* qkv, int T, const AttnParams& p, const bf16* kcache,
                cudaStream_t stream) {
   dim3 grid(p.H, T), block(32 * kAttnWarps);
   if (p.hd <= 32) {
-    attention_kernel<1><<<grid, block, 0, stream>>>(qkv, p, kcache, vcache, out);
+    launch_kernel(attention_kernel<1>, grid, block, 0, stream, qkv, p, kcache, vcache, out);
   } else if (p.hd <= 64) {
-    attention_kernel<2><<<grid, block, 0, stream>>>(qkv, p, kcache, vcache, out);
+    launch_kernel(attention_kernel<2>, grid, block, 0, stream, qkv, p, kcache, vcache, out);
   } else if (p.hd <= 128) {
-    attention_kernel<4><<<grid, block, 0, stream>>>(qkv, p, kcache, vcache, out);
+    launch_kernel(attention_kernel<4>, grid, block, 0, stream, qkv, p, kcache, vcache, out);
   } else if (p.hd <= 256) {
-    attention_kernel<8><<<grid, block, 0, stream>>>(qkv, p, kcache, vcache, out);
+    launch_kernel(attention_kernel<8>, grid, block, 0, stream, qkv, p, kcache, vcache, out);
   } else {
     throw Error("head_dim " + std::to_string(p.hd) + " is not supported (at most 256)");
   }

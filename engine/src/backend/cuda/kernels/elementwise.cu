@@ -6,6 +6,7 @@
 // exercises the random fill).
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 #include <cuda_fp16.h>
 
@@ -20,6 +21,7 @@ inline int blocks_for(std::int64_t n) {
 
 __global__ void embed_kernel(const bf16* __restrict__ table, const int* __restrict__ ids, int n,
                              float* __restrict__ out) {
+  pdl_enter();
   const bf16* row = table + std::int64_t(ids[blockIdx.x]) * n;
   for (int i = threadIdx.x; i < n; i += blockDim.x) out[std::int64_t(blockIdx.x) * n + i] = __bfloat162float(row[i]);
 }
@@ -27,6 +29,7 @@ __global__ void embed_kernel(const bf16* __restrict__ table, const int* __restri
 __global__ void relu2_kernel(const float* __restrict__ in, const float* __restrict__ bias,
                              const int* __restrict__ row_expert, std::int64_t total, int width,
                              bf16* __restrict__ out) {
+  pdl_enter();
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < total;
        i += std::int64_t(gridDim.x) * blockDim.x) {
     const std::int64_t r = i / width;
@@ -39,6 +42,7 @@ __global__ void relu2_kernel(const float* __restrict__ in, const float* __restri
 }
 
 __global__ void add_bias_kernel(float* __restrict__ y, const float* __restrict__ b, std::int64_t total, int n) {
+  pdl_enter();
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < total;
        i += std::int64_t(gridDim.x) * blockDim.x)
     y[i] += b[i % n];
@@ -92,7 +96,7 @@ __global__ void fill_f32_kernel(float* __restrict__ dst, std::int64_t n, std::ui
 }  // namespace
 
 void embed(const bf16* table, const int* ids, int T, int n, float* out, cudaStream_t stream) {
-  embed_kernel<<<T, kThreads, 0, stream>>>(table, ids, n, out);
+  launch_kernel(embed_kernel, T, kThreads, 0, stream, table, ids, n, out);
   LS_LAUNCH_CHECK();
 }
 
@@ -100,13 +104,13 @@ void relu2_rows(const float* in, const float* bias, const int* row_expert, int r
                 cudaStream_t stream) {
   const std::int64_t total = std::int64_t(rows) * width;
   if (total == 0) return;
-  relu2_kernel<<<blocks_for(total), kThreads, 0, stream>>>(in, bias, row_expert, total, width, out);
+  launch_kernel(relu2_kernel, blocks_for(total), kThreads, 0, stream, in, bias, row_expert, total, width, out);
   LS_LAUNCH_CHECK();
 }
 
 void add_bias_rows(float* y, const float* b, int rows, int n, cudaStream_t stream) {
   const std::int64_t total = std::int64_t(rows) * n;
-  add_bias_kernel<<<blocks_for(total), kThreads, 0, stream>>>(y, b, total, n);
+  launch_kernel(add_bias_kernel, blocks_for(total), kThreads, 0, stream, y, b, total, n);
   LS_LAUNCH_CHECK();
 }
 

@@ -17,6 +17,7 @@
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/dot.cuh"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace logitscope::cuda {
 namespace {
@@ -28,6 +29,7 @@ constexpr int kDownRows = 2;   // output rows per block
 __global__ void __launch_bounds__(kUpWarps * 32)
 experts_up_kernel(ExpertsDecode e, const int* __restrict__ ids, int k, int blocks_routed,
                   const bf16* __restrict__ x, bf16* __restrict__ h, int hstride, bool vec) {
+  pdl_enter();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   int s, blk;
   if (int(blockIdx.x) < k * blocks_routed) {
@@ -71,6 +73,7 @@ experts_up_kernel(ExpertsDecode e, const int* __restrict__ ids, int k, int block
 
 __global__ void experts_down_kernel(ExpertsDecode e, const int* __restrict__ ids, const float* __restrict__ wts,
                                     int k, const bf16* __restrict__ h, int hstride, float* __restrict__ y, bool vec) {
+  pdl_enter();
   __shared__ float part[32][kDownRows];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
   const int row0 = blockIdx.x * kDownRows;
@@ -124,8 +127,8 @@ void experts_up_decode(const ExpertsDecode& e, const int* ids, int k, const bf16
   const int blocks_routed = (e.width + per_block - 1) / per_block;
   const int blocks_shared = e.shared_up ? (e.shared_width + per_block - 1) / per_block : 0;
   const bool vec = e.in % 8 == 0 && (reinterpret_cast<std::uintptr_t>(x) % 16) == 0;
-  experts_up_kernel<<<k * blocks_routed + blocks_shared, kUpWarps * 32, 0, stream>>>(e, ids, k, blocks_routed, x, h,
-                                                                                     hstride, vec);
+  launch_kernel(experts_up_kernel, k * blocks_routed + blocks_shared, kUpWarps * 32, 0, stream, e, ids, k, blocks_routed, x,
+                h, hstride, vec);
   LS_LAUNCH_CHECK();
 }
 
@@ -134,8 +137,8 @@ void experts_down_decode(const ExpertsDecode& e, const int* ids, const float* we
   if (k + 2 > 32) throw Error("num_experts_per_tok " + std::to_string(k) + " is too large for the decode experts (30 max)");
   const bool vec = e.width % 8 == 0 && hstride % 8 == 0 && (!e.shared_down || e.shared_width % 8 == 0);
   const int warps = k + (e.shared_down ? 2 : 0);
-  experts_down_kernel<<<(e.out + kDownRows - 1) / kDownRows, 32 * warps, 0, stream>>>(e, ids, weights, k, h, hstride,
-                                                                                      y, vec);
+  launch_kernel(experts_down_kernel, (e.out + kDownRows - 1) / kDownRows, 32 * warps, 0, stream, e, ids, weights, k, h,
+                hstride, y, vec);
   LS_LAUNCH_CHECK();
 }
 

@@ -14,6 +14,7 @@
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/dot.cuh"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace logitscope::cuda {
 namespace {
@@ -26,6 +27,7 @@ template <int R>
 __global__ void __launch_bounds__(kVecWarps * 32) gemv_bf16_vec(const bf16* __restrict__ W, const float* __restrict__ bias,
                               const bf16* __restrict__ x, float* __restrict__ y, int rows, int cols,
                               bool accumulate) {
+  pdl_enter();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int row0 = (blockIdx.x * kVecWarps + warp) * R;
   if (row0 >= rows) return;
@@ -52,6 +54,7 @@ template <int R>
 __global__ void __launch_bounds__(kVecWarps * 32) gemv_bf16_splitk(const bf16* __restrict__ W, const float* __restrict__ bias,
                                  const bf16* __restrict__ x, float* __restrict__ y, int rows, int cols,
                                  bool accumulate) {
+  pdl_enter();
   __shared__ float part[kVecWarps][R];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int row0 = blockIdx.x * R;
@@ -89,6 +92,7 @@ __global__ void gemv_rows_scalar(const WT* __restrict__ W, const float* __restri
   const int row = blockIdx.x * kWarps + warp;
   const int t = blockIdx.y;
   if (row >= rows || t >= T) return;
+  pdl_enter();
   const WT* w = W + std::int64_t(row) * cols;
   const bf16* xt = x + std::int64_t(t) * cols;
   float acc = 0.0f;
@@ -110,27 +114,27 @@ void gemv_bf16(const bf16* W, const float* bias, const bf16* x, float* y, int ro
                        (reinterpret_cast<std::uintptr_t>(x) % 16) == 0;
   if (aligned && rows >= 8192) {
     const int per_block = kVecWarps * 2;
-    gemv_bf16_vec<2><<<(rows + per_block - 1) / per_block, kVecWarps * 32, 0, stream>>>(W, bias, x, y, rows, cols,
-                                                                                         accumulate);
+    launch_kernel(gemv_bf16_vec<2>, (rows + per_block - 1) / per_block, kVecWarps * 32, 0, stream, W, bias, x, y, rows,
+                  cols, accumulate);
   } else if (aligned && rows >= 512) {
-    gemv_bf16_splitk<2><<<(rows + 1) / 2, kVecWarps * 32, 0, stream>>>(W, bias, x, y, rows, cols, accumulate);
+    launch_kernel(gemv_bf16_splitk<2>, (rows + 1) / 2, kVecWarps * 32, 0, stream, W, bias, x, y, rows, cols, accumulate);
   } else if (aligned) {
-    gemv_bf16_splitk<1><<<rows, kVecWarps * 32, 0, stream>>>(W, bias, x, y, rows, cols, accumulate);
+    launch_kernel(gemv_bf16_splitk<1>, rows, kVecWarps * 32, 0, stream, W, bias, x, y, rows, cols, accumulate);
   } else {
-    gemv_rows_scalar<bf16><<<grid, kWarps * 32, 0, stream>>>(W, bias, x, y, rows, cols, 1, accumulate);
+    launch_kernel(gemv_rows_scalar<bf16>, grid, kWarps * 32, 0, stream, W, bias, x, y, rows, cols, 1, accumulate);
   }
   LS_LAUNCH_CHECK();
 }
 
 void gemv_f32w(const float* W, const bf16* x, float* y, int rows, int cols, int T, cudaStream_t stream) {
   dim3 grid((rows + kWarps - 1) / kWarps, T);
-  gemv_rows_scalar<float><<<grid, kWarps * 32, 0, stream>>>(W, nullptr, x, y, rows, cols, T, false);
+  launch_kernel(gemv_rows_scalar<float>, grid, kWarps * 32, 0, stream, W, nullptr, x, y, rows, cols, T, false);
   LS_LAUNCH_CHECK();
 }
 
 void gemv_bf16_rows(const bf16* W, const bf16* x, float* y, int rows, int cols, int T, cudaStream_t stream) {
   dim3 grid((rows + kWarps - 1) / kWarps, T);
-  gemv_rows_scalar<bf16><<<grid, kWarps * 32, 0, stream>>>(W, nullptr, x, y, rows, cols, T, false);
+  launch_kernel(gemv_rows_scalar<bf16>, grid, kWarps * 32, 0, stream, W, nullptr, x, y, rows, cols, T, false);
   LS_LAUNCH_CHECK();
 }
 

@@ -63,9 +63,9 @@ void kv_append(const float* qkv, int T, const AttnParams& p, bf16* kcache, bf16*
 void attention(const float* qkv, int T, const AttnParams& p, const bf16* kcache, const bf16* vcache,
                bf16* out, cudaStream_t stream);
 
-// ---- attention_decode.cu: one query token, the context split over kAttnSplits blocks per head ----
-constexpr int kAttnSplits = 32;
-// qkv [(H + 2 KV) hd] fp32 (the token's row), part [H, kAttnSplits, hd + 2] fp32 scratch, out [H hd].
+// ---- attention_decode.cu: one query token, the context split over up to kAttnMaxSplits blocks per KV head ----
+constexpr int kAttnMaxSplits = 512;
+// qkv [(H + 2 KV) hd] fp32 (the token's row), part [H, kAttnMaxSplits, hd + 2] fp32 scratch, out [H hd].
 void attention_decode(const float* qkv, const AttnParams& p, const bf16* kcache, const bf16* vcache, float* part,
                       bf16* out, cudaStream_t stream);
 
@@ -117,11 +117,10 @@ void fill_random_f32(float* dst, std::int64_t n, std::uint64_t seed, float scale
 
 // ---- sampling.cu ------------------------------------------------------------------------------
 constexpr int kCandidates = 64;  // top candidates kept on the device for choose()
-// stats [4] = {max, sum exp(l - max), sum exp(l - max) (l - max), unused}.
-void logits_stats(const float* logits, int V, float* stats, cudaStream_t stream);
-// Top kCandidates logits, best first: ids [64], vals [64]. scratch: 2 * 64 * blocks entries.
-int topk_scratch_entries(int V);
-void topk_candidates(const float* logits, int V, int* scratch_ids, float* scratch_vals, int* ids,
-                     float* vals, cudaStream_t stream);
+// Top kCandidates logits, best first: ids [64], vals [64]; stats [4] = {max, sum exp(l - max),
+// sum exp(l - max) (l - max), 0}. Scratch: summary_scratch_entries(V) ids and as many floats.
+int summary_scratch_entries(int V);
+void logits_summary(const float* logits, int V, int* scratch_ids, float* scratch_vals, int* ids, float* vals,
+                    float* stats, cudaStream_t stream);
 
 }  // namespace logitscope::cuda

@@ -15,6 +15,7 @@
 // Checked by: tests/gpu (check: prefill all-logits and token-by-token decode vs the CPU reference).
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace logitscope::cuda {
 namespace {
@@ -24,6 +25,7 @@ constexpr int kMaxK = 8;  // conv kernels up to 8 taps (Nemotron uses 4)
 __global__ void mamba_conv_kernel(const float* __restrict__ zxbcdt, int stride, int offset, int conv_dim,
                                   int K, const float* __restrict__ conv_w, const float* __restrict__ conv_b,
                                   bf16* __restrict__ conv_state, int T, float* __restrict__ xbc) {
+  pdl_enter();
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= conv_dim) return;
   float win[kMaxK - 1];   // raw rows t-K+1 .. t-1, oldest first (registers: only constant indices)
@@ -61,6 +63,7 @@ __global__ void mamba_scan_kernel(const float* __restrict__ xbc, const float* __
                                   int dt_offset, const float* __restrict__ dt_bias,
                                   const float* __restrict__ A_log, const float* __restrict__ Dp,
                                   float* __restrict__ state, int T, ScanParams p, float* __restrict__ y) {
+  pdl_enter();
   const int h = blockIdx.x;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int p0 = (blockIdx.y * kScanWarps + warp) * kRowsPerWarp;
@@ -120,7 +123,7 @@ __global__ void mamba_scan_kernel(const float* __restrict__ xbc, const float* __
 void mamba_conv(const float* zxbcdt, int stride, int offset, int conv_dim, int K, const float* conv_w,
                 const float* conv_b, bf16* conv_state, int T, float* xbc, cudaStream_t stream) {
   if (K < 2 || K > kMaxK) throw Error("conv_kernel " + std::to_string(K) + " is not supported (2..8)");
-  mamba_conv_kernel<<<(conv_dim + 127) / 128, 128, 0, stream>>>(zxbcdt, stride, offset, conv_dim, K, conv_w,
+  launch_kernel(mamba_conv_kernel, (conv_dim + 127) / 128, 128, 0, stream, zxbcdt, stride, offset, conv_dim, K, conv_w,
                                                                  conv_b, conv_state, T, xbc);
   LS_LAUNCH_CHECK();
 }
@@ -132,13 +135,13 @@ void mamba_scan(const float* xbc, const float* zxbcdt, int stride, int dt_offset
   dim3 grid(p.H, (p.P + rows_per_block - 1) / rows_per_block);
   dim3 block(32 * kScanWarps);
   if (p.N <= 32) {
-    mamba_scan_kernel<1><<<grid, block, 0, stream>>>(xbc, zxbcdt, stride, dt_offset, dt_bias, A_log, D, state, T, p, y);
+    launch_kernel(mamba_scan_kernel<1>, grid, block, 0, stream, xbc, zxbcdt, stride, dt_offset, dt_bias, A_log, D, state, T, p, y);
   } else if (p.N <= 64) {
-    mamba_scan_kernel<2><<<grid, block, 0, stream>>>(xbc, zxbcdt, stride, dt_offset, dt_bias, A_log, D, state, T, p, y);
+    launch_kernel(mamba_scan_kernel<2>, grid, block, 0, stream, xbc, zxbcdt, stride, dt_offset, dt_bias, A_log, D, state, T, p, y);
   } else if (p.N <= 128) {
-    mamba_scan_kernel<4><<<grid, block, 0, stream>>>(xbc, zxbcdt, stride, dt_offset, dt_bias, A_log, D, state, T, p, y);
+    launch_kernel(mamba_scan_kernel<4>, grid, block, 0, stream, xbc, zxbcdt, stride, dt_offset, dt_bias, A_log, D, state, T, p, y);
   } else if (p.N <= 256) {
-    mamba_scan_kernel<8><<<grid, block, 0, stream>>>(xbc, zxbcdt, stride, dt_offset, dt_bias, A_log, D, state, T, p, y);
+    launch_kernel(mamba_scan_kernel<8>, grid, block, 0, stream, xbc, zxbcdt, stride, dt_offset, dt_bias, A_log, D, state, T, p, y);
   } else {
     throw Error("ssm_state_size " + std::to_string(p.N) + " is not supported (at most 256)");
   }

@@ -11,6 +11,7 @@
 // Checked by: tests/gpu (check: logits and routing agreement vs the CPU reference, every fixture).
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace logitscope::cuda {
 namespace {
@@ -20,6 +21,7 @@ constexpr int kRouterWarps = 4;
 
 __global__ void router_topk_kernel(const float* __restrict__ logits, const float* __restrict__ bias, int T,
                                    RouterParams p, int* __restrict__ ids, float* __restrict__ weights) {
+  pdl_enter();
   __shared__ float choice_sm[kRouterWarps][kMaxEPL * 32];
   __shared__ unsigned char keep_sm[kRouterWarps][32];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -100,6 +102,7 @@ __global__ void router_topk_kernel(const float* __restrict__ logits, const float
 
 __global__ void gather_rows_kernel(const bf16* __restrict__ x, const int* __restrict__ rows, int cols,
                                    bf16* __restrict__ out) {
+  pdl_enter();
   const bf16* src = x + std::int64_t(rows[blockIdx.x]) * cols;
   bf16* dst = out + std::int64_t(blockIdx.x) * cols;
   for (int c = threadIdx.x; c < cols; c += blockDim.x) dst[c] = src[c];
@@ -108,6 +111,7 @@ __global__ void gather_rows_kernel(const bf16* __restrict__ x, const int* __rest
 __global__ void moe_combine_kernel(const float* __restrict__ down_out, const int* __restrict__ slot,
                                    const int* __restrict__ ids, const float* __restrict__ weights,
                                    const float* __restrict__ down_b, int k, int cols, float* __restrict__ y) {
+  pdl_enter();
   const int t = blockIdx.x;
   for (int c = threadIdx.x; c < cols; c += blockDim.x) {
     float acc = 0.0f;
@@ -128,20 +132,20 @@ void router_topk(const float* logits, const float* correction_bias, int T, const
   if (p.E > kMaxEPL * 32) throw Error("n_routed_experts " + std::to_string(p.E) + " is not supported (at most 512)");
   if (p.k > 32) throw Error("num_experts_per_tok " + std::to_string(p.k) + " is not supported (at most 32)");
   if (p.n_group > 32) throw Error("n_group " + std::to_string(p.n_group) + " is not supported (at most 32)");
-  router_topk_kernel<<<(T + kRouterWarps - 1) / kRouterWarps, 32 * kRouterWarps, 0, stream>>>(
+  launch_kernel(router_topk_kernel, (T + kRouterWarps - 1) / kRouterWarps, 32 * kRouterWarps, 0, stream,
       logits, correction_bias, T, p, ids, weights);
   LS_LAUNCH_CHECK();
 }
 
 void gather_rows(const bf16* x, const int* rows, int n, int cols, bf16* out, cudaStream_t stream) {
   if (n == 0) return;
-  gather_rows_kernel<<<n, 256, 0, stream>>>(x, rows, cols, out);
+  launch_kernel(gather_rows_kernel, n, 256, 0, stream, x, rows, cols, out);
   LS_LAUNCH_CHECK();
 }
 
 void moe_combine(const float* down_out, const int* slot, const int* ids, const float* weights, const float* down_b,
                  int T, int k, int cols, float* y, cudaStream_t stream) {
-  moe_combine_kernel<<<T, 256, 0, stream>>>(down_out, slot, ids, weights, down_b, k, cols, y);
+  launch_kernel(moe_combine_kernel, T, 256, 0, stream, down_out, slot, ids, weights, down_b, k, cols, y);
   LS_LAUNCH_CHECK();
 }
 

@@ -7,6 +7,7 @@
 // next bf16 product). Checked by: tests/gpu (check over every fixture).
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace logitscope::cuda {
 namespace {
@@ -26,6 +27,7 @@ __device__ float block_sum(float v, float* shared) {
 
 __global__ void rmsnorm_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps, int n,
                                bf16* __restrict__ out) {
+  pdl_enter();
   __shared__ float red[32];
   const float* row = x + std::int64_t(blockIdx.x) * n;
   float ss = 0.0f;
@@ -38,6 +40,7 @@ __global__ void rmsnorm_kernel(const float* __restrict__ x, const float* __restr
 __global__ void gated_rmsnorm_kernel(const float* __restrict__ y, const float* __restrict__ zxbcdt,
                                      int zstride, const float* __restrict__ w, int d, int group, float eps,
                                      bf16* __restrict__ out) {
+  pdl_enter();
   __shared__ float red[32];
   const int t = blockIdx.x, g0 = blockIdx.y * group;
   const float* yr = y + std::int64_t(t) * d + g0;        // [group]
@@ -58,14 +61,14 @@ __global__ void gated_rmsnorm_kernel(const float* __restrict__ y, const float* _
 }  // namespace
 
 void rmsnorm(const float* x, const float* w, float eps, int T, int n, bf16* out, cudaStream_t stream) {
-  rmsnorm_kernel<<<T, kThreads, 0, stream>>>(x, w, eps, n, out);
+  launch_kernel(rmsnorm_kernel, T, kThreads, 0, stream, x, w, eps, n, out);
   LS_LAUNCH_CHECK();
 }
 
 void gated_rmsnorm(const float* y, const float* zxbcdt, int zstride, const float* w, int T, int d, int group,
                    float eps, bf16* out, cudaStream_t stream) {
   dim3 grid(T, d / group);
-  gated_rmsnorm_kernel<<<grid, kThreads, 0, stream>>>(y, zxbcdt, zstride, w, d, group, eps, out);
+  launch_kernel(gated_rmsnorm_kernel, grid, kThreads, 0, stream, y, zxbcdt, zstride, w, d, group, eps, out);
   LS_LAUNCH_CHECK();
 }
 

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Kernel launches with programmatic dependent launch (PDL, compute capability 9.0 and later).
+//
+// Why: at batch 1 a decoded token is ~330 kernels in a row, most of them a few microseconds long.
+// With PDL the next kernel's blocks are scheduled while the current one still runs and wait on the
+// device (griddepcontrol.wait) instead of being launched after it, which hides most of each launch
+// gap (H100, session 3: 3.63 -> 3.51 ms per token at the 30B-A3B shape). Where PDL is not
+// available (cards before 9.0, LOGITSCOPE_CUDA_PDL=0) the same launches are ordinary stream-ordered
+// launches and the device-side calls below are no-ops.
+//
+// The contract every kernel launched through launch_kernel() keeps: pdl_wait() before it touches any
+// memory (pdl_enter() as its first statement), pdl_trigger() only after it.
+// Measured on an H100 (session 3), not assumed: issuing the matrix-vector kernels' first weight
+// loads before the wait (the weights are constant) gave wrong, run-to-run different decode logits
+// (cause not isolated; suspected: the activations' read-only non-coherent loads of `const
+// __restrict__` data are not ordered behind the wait), and saved nothing measurable (3.499 vs
+// 3.513 ms). Triggering at the start
+// rather than at the end is worth ~0.01 ms; kept.
+// Checked by: tests/gpu (logitscope-cli check runs decode with graphs and PDL, plain launches, and
+// compares them bit for bit).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <utility>
+
+#include "backend/cuda/common.cuh"
+
+namespace logitscope::cuda {
+
+// Wait until the kernels this one depends on have completed and their writes are visible.
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+// Let the next kernel of the stream be scheduled now (it still waits for this one in pdl_wait()).
+__device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// Both, in the order the contract needs: the start of every kernel with nothing to prefetch.
+__device__ __forceinline__ void pdl_enter() {
+  pdl_wait();
+  pdl_trigger();
+}
+
+// Whether launches carry the PDL attribute: the current device is 9.0+ and LOGITSCOPE_CUDA_PDL is
+// not "0". Read once per device (launch.cpp).
+bool pdl_enabled();
+
+template <typename... Params, typename... Args>
+void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
+                   Args&&... args) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = shared_bytes;
+  config.stream = stream;
+  cudaLaunchAttribute attribute[1]{};
+  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attribute;
+  config.numAttrs = pdl_enabled() ? 1 : 0;
+  check_cuda(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...), "kernel launch", __FILE__, __LINE__);
+}
+
+}  // namespace logitscope::cuda

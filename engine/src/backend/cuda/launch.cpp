@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Whether kernel launches use programmatic dependent launch (kernels/launch.cuh says why and how).
+#include <cuda_runtime.h>
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/kernels/launch.cuh"
+
+namespace logitscope::cuda {
+namespace {
+std::atomic<bool> g_allowed{true};
+}  // namespace
+
+void cuda_set_programmatic_launch(bool on) { g_allowed.store(on, std::memory_order_relaxed); }
+
+bool pdl_enabled() {
+  if (!g_allowed.load(std::memory_order_relaxed)) return false;
+  // Per device: 0 = not yet asked, 1 = off, 2 = on.
+  static std::array<std::atomic<int>, 64> known{};
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= int(known.size())) return false;
+  int v = known[device].load(std::memory_order_relaxed);
+  if (v == 0) {
+    const char* env = std::getenv("LOGITSCOPE_CUDA_PDL");
+    int major = 0;
+    const bool capable = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
+                         major >= 9;
+    v = capable && !(env && std::strcmp(env, "0") == 0) ? 2 : 1;
+    known[device].store(v, std::memory_order_relaxed);
+  }
+  return v == 2;
+}
+
+}  // namespace logitscope::cuda
