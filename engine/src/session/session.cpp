@@ -145,8 +145,9 @@ void Session::flush(std::stop_token stop) {
       s.backend.forward(*s.state, part, options, stop);
       if (s.state->fed - s.last_checkpoint_fed >= interval || pending > 1) s.take_checkpoint();
     }
-  } catch (const Cancelled&) {
-    // The state is unusable mid-forward: back to the last checkpoint; the tokens stay pending.
+  } catch (...) {
+    // Cancelled, out of memory, a device error: the state is unusable mid-forward. Back to the last
+    // checkpoint; the tokens stay pending and feed again on the next call.
     s.roll_back(length());
     throw;
   }
@@ -288,8 +289,13 @@ void Session::rewind_to(std::int64_t target) {
   s.roll_back(target - 1);
   const std::int64_t from = s.state->fed;
   ForwardOptions options;
-  s.backend.forward(*s.state, std::span<const TokenId>(tokens_.data() + from, static_cast<std::size_t>(target - from)),
-                    options);
+  try {
+    s.backend.forward(*s.state, std::span<const TokenId>(tokens_.data() + from, static_cast<std::size_t>(target - from)),
+                      options);
+  } catch (...) {
+    s.roll_back(target - 1);  // consistent again; the replayed tokens stay pending
+    throw;
+  }
   throw_if_mapping_faulted();
   last_replay_ = target - from;
 }
@@ -304,7 +310,12 @@ std::vector<float> Session::evaluate(std::span<const TokenId> ids, std::vector<s
   ForwardOptions options;
   options.all_logits = true;
   options.capture_routing = routing != nullptr;
-  s.backend.forward(*s.state, ids, options, stop);
+  try {
+    s.backend.forward(*s.state, ids, options, stop);
+  } catch (...) {
+    s.roll_back(0);  // the tokens stay pending
+    throw;
+  }
   throw_if_mapping_faulted();
   s.take_checkpoint();
   if (routing) *routing = s.backend.routing_all(*s.state);

@@ -19,12 +19,24 @@ namespace logitscope::cuda {
 #define LS_CUBLAS(call)                                                                           \
   do {                                                                                            \
     cublasStatus_t s_ = (call);                                                                   \
-    if (s_ != CUBLAS_STATUS_SUCCESS)                                                              \
-      throw Error(std::string("cuBLAS error ") + std::to_string(int(s_)) + " in " #call);        \
+    if (s_ != CUBLAS_STATUS_SUCCESS) throw_cublas_error(s_, #call);                              \
   } while (0)
 
 namespace {
 std::atomic<std::uint64_t> g_state_uid{0};
+
+// A cuBLAS failure as an engine error. On a card with almost no memory left, cuBLAS reports a kernel
+// that could not get its local memory as an execution failure: that is out of memory too.
+[[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* call) {
+  std::size_t free_b = 0, total_b = 0;
+  const bool known = cudaMemGetInfo(&free_b, &total_b) == cudaSuccess;
+  cudaGetLastError();
+  if (status == CUBLAS_STATUS_ALLOC_FAILED ||
+      (status == CUBLAS_STATUS_EXECUTION_FAILED && known && free_b < (std::size_t(64) << 20)))
+    throw OutOfMemory("out of GPU memory in cuBLAS (" + std::string(call) + "): " + std::to_string(free_b >> 20) +
+                      " MiB of " + std::to_string(total_b >> 20) + " MiB free. Close another session or use a shorter max context.");
+  throw Error("cuBLAS error " + std::to_string(int(status)) + " in " + call);
+}
 // Byte count of a decode matrix-vector product: weights once, x, y written (and read when accumulating).
 std::uint64_t gemv_bytes(std::int64_t rows, std::int64_t cols, bool acc) {
   return std::uint64_t(rows) * cols * 2 + std::uint64_t(cols) * 2 + std::uint64_t(rows) * 4 * (acc ? 2 : 1);
@@ -51,6 +63,7 @@ CudaBackend::CudaBackend(DeviceModel model, std::int64_t max_context)
   LS_CUDA(cudaGetDeviceProperties(&prop, dev));
   device_name_ = prop.name;
   ws_ = allocate_workspace(model_.cfg, max_context, false);
+  LS_CUBLAS(cublasSetWorkspace(cublas_, ws_.cublas_ws, kCublasWorkspaceBytes));
   LS_CUDA(cudaEventCreateWithFlags(&step_copied_, cudaEventDisableTiming));
   LS_CUDA(cudaEventRecord(step_copied_, stream_));
   if (const char* g = std::getenv("LOGITSCOPE_CUDA_GRAPHS"); g && std::string(g) == "0") use_graphs_ = false;
@@ -61,8 +74,8 @@ CudaBackend::~CudaBackend() {
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
   if (step_copied_) cudaEventDestroy(step_copied_);
   for (auto e : prof_events_) cudaEventDestroy(e);
+  if (cublas_) cublasDestroy(cublas_);  // before its workspace goes
   free_workspace(ws_);
-  if (cublas_) cublasDestroy(cublas_);
   if (model_.arena) cudaFree(model_.arena);
   if (stream_) cudaStreamDestroy(stream_);
 }

@@ -15,6 +15,10 @@
 
 namespace logitscope::cuda {
 
+// cuBLAS's workspace (NVIDIA's recommendation for Hopper is 32 MiB), allocated with the rest of the
+// workspace so that a prompt on a nearly full card does not fail inside cuBLAS.
+constexpr std::uint64_t kCublasWorkspaceBytes = 32ull << 20;
+
 // Activations of one prompt chunk of up to `rows` tokens (decode uses row 0).
 struct Workspace {
   int rows = 0;                 // prompt chunk
@@ -41,6 +45,7 @@ struct Workspace {
   int* row_expert = nullptr;    // [rows k] expert of each grouped row
   bf16* h_dec = nullptr;        // [k + 1, hstride] decode expert intermediates
   int hstride = 0;
+  void* cublas_ws = nullptr;    // [kCublasWorkspaceBytes] cuBLAS's workspace, ours so it never allocates mid-run
   float* attn_part = nullptr;   // [H, kAttnMaxSplits, hd + 2] decode attention partials
   float* logits = nullptr;      // [logit_rows, vocab]
   int* cand_scratch_ids = nullptr;    // [summary_scratch_entries]

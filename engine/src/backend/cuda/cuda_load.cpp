@@ -76,6 +76,7 @@ void layout_workspace(const ModelConfig& c, std::int64_t max_context, char* base
   w.row_expert = a.take<int>(n);
   w.hstride = int((std::max(c.moe_intermediate_size, c.moe_shared_expert_intermediate_size) + 7) / 8 * 8);
   w.h_dec = a.take<bf16>((k + 1) * std::int64_t(std::max(w.hstride, 8)));
+  w.cublas_ws = a.take<char>(std::int64_t(kCublasWorkspaceBytes));
   w.attn_part = a.take<float>(std::int64_t(std::max(1, c.num_attention_heads)) * kAttnMaxSplits * (c.head_dim + 2));
   w.logits = a.take<float>(std::int64_t(w.logit_rows) * V);
   w.cand_scratch_ids = a.take<int>(summary_scratch_entries(int(V)));

@@ -257,7 +257,9 @@ BenchReport run_bench(const BenchOptions& o) {
   BenchReport rep;
   rep.copy_gbps = copy_bandwidth_gbps();
   const int max_prefill = o.prefill_lengths.empty() ? 0 : *std::max_element(o.prefill_lengths.begin(), o.prefill_lengths.end());
-  const std::int64_t max_context = std::max<std::int64_t>(o.context + o.decode_tokens + 8, max_prefill);
+  // The history, the warm-up steps (4), the timed and the profiled tokens, and a margin.
+  const std::int64_t max_context =
+      std::max<std::int64_t>(o.context + 4 + o.decode_tokens + std::max(0, o.profile_tokens) + 8, max_prefill);
   std::unique_ptr<Model> model;
   std::unique_ptr<Backend> own;
   ModelConfig cfg;

@@ -2,7 +2,10 @@
 // Warp-level dot products of R bf16 weight rows with one bf16 vector, the inner loop of every decode
 // matrix-vector kernel (gemv.cu, experts_decode.cu). Each lane reads 16-byte chunks (8 bf16) of each
 // row; U steps of R rows are issued before the first use, so R * U independent 16-byte loads per lane
-// are in flight (R = 2, U = 4: 8 loads, 4 KiB per warp), the tail pass too (guarded loads). Results
+// are in flight (R = 2, U = 2: 4 loads, 2 KiB per warp), the tail pass too (guarded loads).
+// U = 2 measured best on the H100 (session 3 sweep, decode at the 30B-A3B shape: U = 1 / 2 / 4 / 8
+// gave 3.545 / 3.459 / 3.554 / 3.689 ms per token): fewer registers, more resident warps, the same
+// bytes in flight per SM. The build-time switches exist for such sweeps. Results
 // are lane partials: the caller reduces them across the warp (warp_sum) in a fixed order, so the
 // result is deterministic.
 // Checked by: tests/gpu (check: decode logits vs the CPU reference, every fixture, and its bit-for-bit
@@ -16,7 +19,10 @@ namespace logitscope::cuda {
 // acc[r] += lane partial of W[r, 0:n] . x[0:n] for r < R; rows r >= valid are skipped (they read
 // row 0 again instead, so the loads stay unconditional). `vec`: n % 8 == 0 and W, stride, x 16-byte
 // aligned; otherwise a scalar path (still coalesced across the warp).
-template <int R, int U = 4>
+#ifndef LOGITSCOPE_DOT_U
+#define LOGITSCOPE_DOT_U 2
+#endif
+template <int R, int U = LOGITSCOPE_DOT_U>
 __device__ __forceinline__ void warp_dot_rows(const bf16* __restrict__ W, std::int64_t stride, int valid,
                                               const bf16* __restrict__ x, int n, bool vec, int lane,
                                               float (&acc)[R]) {
@@ -27,7 +33,7 @@ __device__ __forceinline__ void warp_dot_rows(const bf16* __restrict__ W, std::i
     const uint4* x4 = reinterpret_cast<const uint4*>(x);
     const int chunks = n / 8;
     // Every pass issues U x R loads (out-of-range chunks are skipped, not serialised), so a row of
-    // 10.5 chunks per lane takes 3 passes of 8 loads instead of 2 passes and 3 single round trips.
+    // 10.5 chunks per lane takes 6 passes of 4 loads (U = 2) instead of serialising the tail.
     for (int i = lane; i < chunks; i += 32 * U) {
       uint4 w[U][R];
       uint4 xv[U];

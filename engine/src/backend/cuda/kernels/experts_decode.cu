@@ -4,10 +4,10 @@
 //
 // experts_up_decode: h[s, :width_s] = bf16(relu(up_s . x + b)^2) for the k routed slots and the
 //   shared expert (slot k). Launch: the rows of all slots are flattened into one grid; 4 warps per
-//   block, each warp 2 consecutive rows of one slot (dot.cuh: 8 x 16-byte loads in flight per lane).
+//   block, each warp 2 consecutive rows of one slot (dot.cuh: R x U = 4 16-byte loads in flight per lane).
 //   At the 30B-A3B shape: 6 x 1856 + 3712 = 14848 rows of 2688 -> 1856 blocks, one wave.
 // experts_down_decode: y[r] += sum_s w_s (down_s[r] . h_s + b_s) + (shared_down[r] . h_k + b).
-//   Launch: one block per 2 output rows with one warp per routed slot and two warps for the shared
+//   Launch: one block per 8 output rows with one warp per routed slot and two warps for the shared
 //   expert (its width is twice a routed expert's at the real shape: each takes half the columns), so
 //   every (row, expert) product runs in parallel instead of 7 in series per warp (v1). The warps'
 //   partial sums meet in shared memory and one thread adds them in a fixed order (deterministic).
@@ -23,8 +23,15 @@ namespace logitscope::cuda {
 namespace {
 
 constexpr int kUpWarps = 4;
-constexpr int kUpRows = 2;     // rows per warp
-constexpr int kDownRows = 2;   // output rows per block
+#ifndef LOGITSCOPE_UP_ROWS
+#define LOGITSCOPE_UP_ROWS 2
+#endif
+#ifndef LOGITSCOPE_DOWN_ROWS
+#define LOGITSCOPE_DOWN_ROWS 8
+#endif
+constexpr int kUpRows = LOGITSCOPE_UP_ROWS;      // rows per warp
+constexpr int kDownRows = LOGITSCOPE_DOWN_ROWS;  // output rows per block (2 / 4 / 8 swept, session 3:
+                                                 // 8 with dot.cuh's U = 2 gave the best experts_down)
 
 __global__ void __launch_bounds__(kUpWarps * 32)
 experts_up_kernel(ExpertsDecode e, const int* __restrict__ ids, int k, int blocks_routed,
@@ -55,7 +62,9 @@ experts_up_kernel(ExpertsDecode e, const int* __restrict__ ids, int k, int block
   const int row0 = (blk * kUpWarps + warp) * kUpRows;
   if (row0 >= width) return;
   const int valid = width - row0 < kUpRows ? width - row0 : kUpRows;
-  float acc[kUpRows] = {0.0f, 0.0f};
+  float acc[kUpRows];
+#pragma unroll
+  for (int r = 0; r < kUpRows; ++r) acc[r] = 0.0f;
   warp_dot_rows<kUpRows>(W + std::int64_t(row0) * e.in, e.in, valid, x, e.in, vec, lane, acc);
 #pragma unroll
   for (int r = 0; r < kUpRows; ++r) acc[r] = warp_sum(acc[r]);
@@ -100,7 +109,9 @@ __global__ void experts_down_kernel(ExpertsDecode e, const int* __restrict__ ids
     hv = h + std::int64_t(k) * hstride + c0;
     n = half ? e.shared_width - first : first;
   }
-  float acc[kDownRows] = {0.0f, 0.0f};
+  float acc[kDownRows];
+#pragma unroll
+  for (int r = 0; r < kDownRows; ++r) acc[r] = 0.0f;
   warp_dot_rows<kDownRows>(W, stride, valid, hv, n, vec, lane, acc);
 #pragma unroll
   for (int r = 0; r < kDownRows; ++r) {

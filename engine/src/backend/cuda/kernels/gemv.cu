@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Matrix-vector products for decode (batch 1): y[r] (+)= b[r] + W[r,:] . x.
-// Launch (v2), 128 threads = 4 warps per block, R x 4 independent 16-byte loads per lane in flight
+// Launch (v2), 128 threads = 4 warps per block, R x U (dot.cuh) independent 16-byte loads per lane in flight
 // before their first use (dot.cuh):
 //   rows >= 8192 (in_proj, lm_head): each warp owns R = 2 whole rows; the in_proj (10304 rows) fits
 //     one wave of the H100 instead of v1's 1.2.
@@ -22,6 +22,10 @@ namespace {
 constexpr int kWarps = 8;
 
 constexpr int kVecWarps = 4;
+#ifndef LOGITSCOPE_GEMV_ROWS
+#define LOGITSCOPE_GEMV_ROWS 2
+#endif
+constexpr int kVecRows = LOGITSCOPE_GEMV_ROWS;  // rows per warp of the large-matrix kernel
 
 template <int R>
 __global__ void __launch_bounds__(kVecWarps * 32) gemv_bf16_vec(const bf16* __restrict__ W, const float* __restrict__ bias,
@@ -113,8 +117,8 @@ void gemv_bf16(const bf16* W, const float* bias, const bf16* x, float* y, int ro
   const bool aligned = cols % 8 == 0 && (reinterpret_cast<std::uintptr_t>(W) % 16) == 0 &&
                        (reinterpret_cast<std::uintptr_t>(x) % 16) == 0;
   if (aligned && rows >= 8192) {
-    const int per_block = kVecWarps * 2;
-    launch_kernel(gemv_bf16_vec<2>, (rows + per_block - 1) / per_block, kVecWarps * 32, 0, stream, W, bias, x, y, rows,
+    const int per_block = kVecWarps * kVecRows;
+    launch_kernel(gemv_bf16_vec<kVecRows>, (rows + per_block - 1) / per_block, kVecWarps * 32, 0, stream, W, bias, x, y, rows,
                   cols, accumulate);
   } else if (aligned && rows >= 512) {
     launch_kernel(gemv_bf16_splitk<2>, (rows + 1) / 2, kVecWarps * 32, 0, stream, W, bias, x, y, rows, cols, accumulate);

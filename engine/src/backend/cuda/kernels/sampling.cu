@@ -113,19 +113,40 @@ __global__ void summary_stage2(const int* __restrict__ in_ids, const float* __re
   int* id = reinterpret_cast<int*>(v + n_pow2);  // [n_pow2]
   __shared__ float threshold;
   __shared__ int count;
+  __shared__ float red_t[32], red_m[32], red_s[32], red_w[32];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+  // Thread b < blocks holds chunk b's partials and 64th candidate; the merges are block reductions
+  // in a fixed thread order (deterministic), not a serial loop over the chunks.
+  const int b = threadIdx.x;
+  const float t_b = b < blocks ? in_vals[b * kCandidates + kCandidates - 1] : -INFINITY;
+  const float m_b = b < blocks ? partial[4 * b] : -INFINITY;
+  const float S_b = b < blocks ? partial[4 * b + 1] : 0.0f;
+  const float W_b = b < blocks ? partial[4 * b + 2] : 0.0f;
+  float v1 = warp_max(t_b), v2 = warp_max(m_b);
+  if (lane == 0) {
+    red_t[warp] = v1;
+    red_m[warp] = v2;
+  }
+  __syncthreads();
+  float t = -INFINITY, M = -INFINITY;
+  for (int w = 0; w < warps; ++w) {
+    t = fmaxf(t, red_t[w]);
+    M = fmaxf(M, red_m[w]);
+  }
+  // sum e^(l-M)(l-M) over chunk b = e^(mb-M) sum e^(l-mb)((l-mb) + (mb-M)); a chunk of -inf adds 0.
+  const float scale = S_b > 0.0f ? expf(m_b - M) : 0.0f;
+  v1 = warp_sum(S_b > 0.0f ? S_b * scale : 0.0f);
+  v2 = warp_sum(S_b > 0.0f ? scale * (W_b + S_b * (m_b - M)) : 0.0f);
+  if (lane == 0) {
+    red_s[warp] = v1;
+    red_w[warp] = v2;
+  }
+  __syncthreads();
   if (threadIdx.x == 0) {
-    float t = -INFINITY, M = -INFINITY;
-    for (int b = 0; b < blocks; ++b) {
-      t = fmaxf(t, in_vals[b * kCandidates + kCandidates - 1]);
-      M = fmaxf(M, partial[4 * b]);
-    }
     float S = 0.0f, W = 0.0f;
-    for (int b = 0; b < blocks; ++b) {
-      const float mb = partial[4 * b], Sb = partial[4 * b + 1], Wb = partial[4 * b + 2];
-      if (!(Sb > 0.0f)) continue;  // a chunk of -inf only
-      const float scale = expf(mb - M);
-      S += Sb * scale;
-      W += scale * (Wb + Sb * (mb - M));   // sum e^(l-M)(l-M) = e^(mb-M) sum e^(l-mb)((l-mb) + (mb-M))
+    for (int w = 0; w < warps; ++w) {
+      S += red_s[w];
+      W += red_w[w];
     }
     stats[0] = M;
     stats[1] = S;
@@ -170,7 +191,7 @@ void logits_summary(const float* logits, int V, int* scratch_ids, float* scratch
                     float* stats, cudaStream_t stream) {
   if (V > 64 * 4096) throw Error("vocab_size " + std::to_string(V) + " is too large for the top-k kernel (262144 max)");
   const int chunk = chunk_for(V);
-  const int blocks = blocks_for(V);
+  const int blocks = blocks_for(V);  // <= 64 <= stage 2's threads
   float* partial = scratch_vals + blocks * kCandidates;  // [blocks, 4]
   launch_kernel(summary_stage1, blocks, 1024, chunk * 8, stream, logits, V, chunk, scratch_ids, scratch_vals, partial);
   LS_LAUNCH_CHECK();
