@@ -35,6 +35,7 @@
 #include "remote_notice.h"
 #include "routing_heatmap.h"
 #include "settings_panel.h"
+#include "settings_store.h"
 #include "telemetry_feed.h"
 #include "telemetry_panel.h"
 #include "token_strip.h"
@@ -135,14 +136,15 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
     update_title();
   });
 
+  // Every read falls back to defaults on damage and every write asks begin_settings_write first,
+  // so a settings file from a newer build is read but never written (settings_store.h).
   QSettings settings;
   settings_panel_->set_values(load_generation_settings(settings));
-  settings_panel_->set_step_count(settings.value(QStringLiteral("sampling/step_count"), 8).toInt());
-  chat_->set_thinking_enabled(settings.value(QStringLiteral("chat/thinking"), false).toBool());
+  settings_panel_->set_step_count(load_step_count(settings));
+  chat_->set_thinking_enabled(read_setting_bool(settings, QStringLiteral("chat/thinking"), false));
   connect(settings_panel_, &SettingsPanel::changed, this, [this] {
     QSettings s;
-    save_generation_settings(s, settings_panel_->values());
-    s.setValue(QStringLiteral("sampling/step_count"), settings_panel_->step_count());
+    if (save_generation_settings(s, settings_panel_->values())) save_step_count(s, settings_panel_->step_count());
   });
   resize(1600, 1000);
   restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
@@ -313,7 +315,7 @@ void MainWindow::on_loaded(const ModelSummary& summary) {
   driver_->set_model(summary);
   apply_remote_notices(summary, heatmap_, entropy_, topk_);
   QSettings settings;
-  settings.setValue(QStringLiteral("model/last"), summary.model);
+  if (begin_settings_write(settings)) settings.setValue(QStringLiteral("model/last"), summary.model);
   status_label_->setText(tr("%1 on %2: %3 layers (%4 MoE, %5 experts)%6%7")
                              .arg(QFileInfo(summary.model).fileName(), summary.device_name)
                              .arg(summary.num_layers).arg(summary.moe_layers.size()).arg(summary.num_experts)
@@ -410,9 +412,11 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   }
   engine_->stop();
   QSettings settings;
-  settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
-  settings.setValue(QStringLiteral("window/state"), saveState());
-  settings.setValue(QStringLiteral("chat/thinking"), chat_->thinking_enabled());
+  if (begin_settings_write(settings)) {
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState());
+    settings.setValue(QStringLiteral("chat/thinking"), chat_->thinking_enabled());
+  }
   event->accept();
 }
 

@@ -16,6 +16,8 @@
 #include <QSettings>
 #include <QVBoxLayout>
 
+#include "settings_store.h"
+
 namespace logitscope::gui {
 
 ConnectDialog::ConnectDialog(QWidget* parent) : QDialog(parent) {
@@ -76,7 +78,8 @@ ConnectDialog::ConnectDialog(QWidget* parent) : QDialog(parent) {
   });
   connect(buttons_, &QDialogButtonBox::rejected, this, &QDialog::reject);
   set_config(load_settings());
-  remember_->setChecked(QSettings().value(QStringLiteral("remote/remember_key"), false).toBool());
+  QSettings settings;
+  remember_->setChecked(read_setting_bool(settings, QStringLiteral("remote/remember_key"), false));
 }
 
 RemoteConfig ConnectDialog::config() const {
@@ -109,15 +112,17 @@ void ConnectDialog::set_remember_key(bool on) { remember_->setChecked(on); }
 RemoteConfig ConnectDialog::load_settings() {
   QSettings s;
   RemoteConfig c;
-  c.url = s.value(QStringLiteral("remote/url"), QStringLiteral("http://127.0.0.1:8000/v1")).toString();
-  c.model = s.value(QStringLiteral("remote/model")).toString();
-  c.tokenizer_dir = s.value(QStringLiteral("remote/tokenizer_dir")).toString();
-  if (s.value(QStringLiteral("remote/remember_key"), false).toBool()) c.api_key = s.value(QStringLiteral("remote/api_key")).toString();
+  c.url = read_setting_string(s, QStringLiteral("remote/url"), QStringLiteral("http://127.0.0.1:8000/v1"));
+  c.model = read_setting_string(s, QStringLiteral("remote/model"));
+  c.tokenizer_dir = read_setting_string(s, QStringLiteral("remote/tokenizer_dir"));
+  if (read_setting_bool(s, QStringLiteral("remote/remember_key"), false))
+    c.api_key = read_setting_string(s, QStringLiteral("remote/api_key"));
   return c;
 }
 
 void ConnectDialog::save_settings() const {
   QSettings s;
+  if (!begin_settings_write(s)) return;  // a newer build's file: read, never written
   const RemoteConfig c = config();
   s.setValue(QStringLiteral("remote/url"), c.url);
   s.setValue(QStringLiteral("remote/model"), c.model);

@@ -13,9 +13,15 @@ class QSettings;
 
 namespace logitscope::gui {
 
-// QSettings keys live here only, so the panel and tests agree on them.
+// QSettings keys live here only, so the panel and tests agree on them. Loading never fails: a value
+// that is missing or of the wrong type gives the default, one out of range is clamped to what the
+// panel's box takes (settings_store.h). Saving returns false, writing nothing, when the file comes
+// from a newer build (begin_settings_write).
 GenerationSettings load_generation_settings(QSettings& settings);
-void save_generation_settings(QSettings& settings, const GenerationSettings& values);
+bool save_generation_settings(QSettings& settings, const GenerationSettings& values);
+// Tokens per "Step N" (sampling/step_count), kept beside the generation settings.
+int load_step_count(QSettings& settings);
+bool save_step_count(QSettings& settings, int count);
 
 class SettingsPanel : public QWidget {
   Q_OBJECT
