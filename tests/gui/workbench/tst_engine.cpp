@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The real window on the real engine (CPU backend) with a fixture checkpoint: send a message and see
 // tokens stream, step, choose an alternative and see the continuation change, rewind to an earlier
-// token, switch branches, save and reopen, and keep the conversation through an error.
+// token, switch branches, save and reopen, keep the conversation through an error, and close the
+// window in the middle of a reply.
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
@@ -75,6 +76,24 @@ class TestEngineWindow : public QObject {
     return !window_->engine()->busy();
   }
 
+  // Loads the eos-free fixture copy on the CPU backend; false with the reason on failure.
+  bool load_fixture(QString* error) {
+    QSignalSpy loaded(window_->engine(), &EngineController::loaded);
+    QSignalSpy failed(window_->engine(), &EngineController::load_failed);
+    LoadRequest request;
+    request.model = model_copy_.path();
+    request.backend = QStringLiteral("cpu");
+    request.threads = 2;
+    window_->load_model(request);
+    QElapsedTimer timer;
+    timer.start();
+    while (loaded.count() + failed.count() == 0 && timer.elapsed() < 60000) QTest::qWait(20);
+    if (!failed.isEmpty()) *error = failed.first().first().toString();
+    else if (loaded.isEmpty()) *error = QStringLiteral("the model did not load within 60 s");
+    else if (!window_->model()) *error = QStringLiteral("loaded, but the window has no model");
+    return error->isEmpty();
+  }
+
   std::vector<TokenEvent> current_events() const {
     const auto* driver = window_->driver();
     return driver->conversation().current_events(int(driver->conversation().messages.size()) - 1);
@@ -116,16 +135,8 @@ class TestEngineWindow : public QObject {
     settings.probe_top_k = 10;
     window_->settings_panel()->set_values(settings);
 
-    QSignalSpy loaded(window_->engine(), &EngineController::loaded);
-    QSignalSpy failed(window_->engine(), &EngineController::load_failed);
-    LoadRequest request;
-    request.model = model;
-    request.backend = QStringLiteral("cpu");
-    request.threads = 2;
-    window_->load_model(request);
-    QTRY_VERIFY_WITH_TIMEOUT(loaded.count() + failed.count() > 0, 60000);
-    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
-    QVERIFY(window_->model());
+    QString error;
+    QVERIFY2(load_fixture(&error), qPrintable(error));
     QCOMPARE(window_->model()->num_experts, 8);
     QCOMPARE(window_->model()->moe_layers, (std::vector<int>{2, 5, 8}));
     QVERIFY(!window_->model()->has_tokenizer);
@@ -343,6 +354,33 @@ class TestEngineWindow : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(failed.count() == 1, 20000);
     QVERIFY2(window_->banner_text().contains(QStringLiteral("nonexistent")), qPrintable(window_->banner_text()));
     QVERIFY(window_->driver()->conversation().messages.size() >= messages);
+  }
+
+  // Last: closing the window while a long reply streams stops the engine and tears everything down
+  // promptly (no hang waiting for the reply to finish, no crash from a late token batch).
+  void closing_the_window_during_generation() {
+    if (!window_->model()) {  // the previous test's failed load left none
+      QString error;
+      QVERIFY2(load_fixture(&error), qPrintable(error));
+    }
+    GenerationSettings settings = window_->settings_panel()->values();
+    settings.max_new_tokens = 1000000;
+    window_->settings_panel()->set_values(settings);
+    // A fresh conversation: the previous test left a prompt longer than the context in this one.
+    window_->driver()->new_conversation();
+    QSignalSpy batches(window_->engine(), &EngineController::tokens);
+    window_->chat()->set_input_text(ids_text(prompt_));
+    window_->send_or_step(-1);
+    QTRY_VERIFY_WITH_TIMEOUT(batches.count() >= 2, 60000);
+    QVERIFY(window_->engine()->busy());
+    QElapsedTimer timer;
+    timer.start();
+    QVERIFY(window_->close());  // LOGITSCOPE_NO_CLOSE_PROMPT is set for this test: no dialog
+    window_.reset();            // joins the engine thread
+    const qint64 ms = timer.elapsed();
+    qInfo("closed during generation in %lld ms", ms);
+    QVERIFY2(ms < 10000, qPrintable(QStringLiteral("closing took %1 ms").arg(ms)));
+    QTest::qWait(100);  // a queued batch from the stopped worker must find nothing to crash on
   }
 
   void cleanupTestCase() { window_.reset(); }
