@@ -4,7 +4,8 @@
 # repeatability pass), optionally under compute-sanitizer, then benchmarks the real
 # Nemotron-3-Nano-30B-A3B shape with synthetic weights: inspect off with the per-stage profile,
 # inspect on, graphs off, and an optional baseline binary in the same run. Logs go to $OUT (or ./out).
-#   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,bench,sanitize] [BASELINE_CLI]
+#   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,bench,sanitize,hf] [BASELINE_CLI]
+# hf: Hugging Face transformers on the same shape and card (tools/bench/hf_baseline.py), side by side.
 # CLI defaults to .deps/bin/logitscope-cli (a binary built on the dev machine and carried along).
 set -uo pipefail
 CLI=${1:-.deps/bin/logitscope-cli}
@@ -69,5 +70,10 @@ if [[ $WHAT == all || ,$WHAT, == *,bench,* ]]; then
     "$BASE" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 2>&1 | tee "$OUT/bench-base.log" \
       | grep -E "device|copy|decode |floor|prefill|first"
   fi
+fi
+if [[ $WHAT == all || ,$WHAT, == *,hf,* ]]; then
+  echo "=== Hugging Face transformers, same shape and card"
+  timeout 420 python3 tools/bench/hf_baseline.py tools/bench/configs/nemotron-3-nano-30b-a3b.json --context 1024 \
+    --decode-tokens 8 --prefill 128,2048 2>&1 | grep -v "falling back" | tee "$OUT/hf.log"
 fi
 exit $status
