@@ -221,6 +221,13 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
     experts_up_decode(L.experts, ids, k, xe, ws_.h_dec, ws_.hstride, stream_);
     mark("moe.experts_down", mats + std::uint64_t(x.out) * 8);
     experts_down_decode(L.experts, ids, wts, k, ws_.h_dec, ws_.hstride, routed_out, stream_);
+  } else if (T <= kSmallExpertTokens) {
+    // A short chunk (a typed message, a replayed branch): grouped on the device, each used expert
+    // read once for all its tokens, no host round trip (experts_small.cu).
+    const ExpertsDecode& x = L.experts;
+    experts_small(x, E, ids, T, k, xe, ws_.e_counts, ws_.e_offsets, ws_.perm, ws_.slot, ws_.e_act, ws_.e_down, stream_);
+    moe_combine(ws_.e_down, ws_.slot, ids, wts, x.down_b, T, k, e_dim, routed_out, stream_);
+    if (L.shared.up.w) ffn(L.shared, ws_.normed, T, ws_.resid);
   } else {
     // Group the T*k assignments by expert on the host (one small copy), then one product per expert.
     const int n = T * k;

@@ -43,6 +43,8 @@ struct Workspace {
   int* perm = nullptr;          // [rows k] token of each grouped row
   int* slot = nullptr;          // [rows k] grouped row of assignment (t, j)
   int* row_expert = nullptr;    // [rows k] expert of each grouped row
+  int* e_counts = nullptr;      // [E] assignments per expert (short prompt chunks, on the device)
+  int* e_offsets = nullptr;     // [E] first grouped row of each expert
   bf16* h_dec = nullptr;        // [k + 1, hstride] decode expert intermediates
   int hstride = 0;
   void* cublas_ws = nullptr;    // [kCublasWorkspaceBytes] cuBLAS's workspace, ours so it never allocates mid-run

@@ -74,6 +74,8 @@ void layout_workspace(const ModelConfig& c, std::int64_t max_context, char* base
   w.perm = a.take<int>(n);
   w.slot = a.take<int>(n);
   w.row_expert = a.take<int>(n);
+  w.e_counts = a.take<int>(std::max(1, c.n_routed_experts));
+  w.e_offsets = a.take<int>(std::max(1, c.n_routed_experts));
   w.hstride = int((std::max(c.moe_intermediate_size, c.moe_shared_expert_intermediate_size) + 7) / 8 * 8);
   w.h_dec = a.take<bf16>((k + 1) * std::int64_t(std::max(w.hstride, 8)));
   w.cublas_ws = a.take<char>(std::int64_t(kCublasWorkspaceBytes));

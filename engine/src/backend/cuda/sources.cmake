@@ -13,5 +13,6 @@ list(APPEND LOGITSCOPE_CUDA_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/kernels/attention_decode.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/moe.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/experts_decode.cu
+  ${CMAKE_CURRENT_LIST_DIR}/kernels/experts_small.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/elementwise.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/sampling.cu)

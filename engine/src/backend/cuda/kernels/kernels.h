@@ -93,6 +93,14 @@ void experts_up_decode(const ExpertsDecode& e, const int* ids, int k, const bf16
 // y[r] += sum_s w_s * (down_s[r] . h_s + b) (+ the shared expert, weight 1).
 void experts_down_decode(const ExpertsDecode& e, const int* ids, const float* weights, int k,
                          const bf16* h, int hstride, float* y, cudaStream_t stream);
+// Prompt chunks of 2..kSmallExpertTokens tokens, all on the device (experts_small.cu): groups the
+// T k assignments ids [T, k] by expert (counts [E], offsets [E], perm [T k] token per grouped row,
+// slot [T k] grouped row per assignment), then h [T k, width] = bf16(relu(up x + b)^2) and
+// out [T k, e.out] = down h per grouped row (unweighted; moe_combine weighs and adds the biases).
+// x [T, e.in] bf16. Shared experts are not included.
+constexpr int kSmallExpertTokens = 32;
+void experts_small(const ExpertsDecode& e, int E, const int* ids, int T, int k, const bf16* x, int* counts,
+                   int* offsets, int* perm, int* slot, bf16* h, float* out, cudaStream_t stream);
 // Prefill: out[i, :] = x[rows[i], :]; x [T, cols], out [n, cols].
 void gather_rows(const bf16* x, const int* rows, int n, int cols, bf16* out, cudaStream_t stream);
 // y[t, c] += sum_j w[t, j] * (down_out[slot[t k + j], c] + down_b[ids[t, j], c]).
