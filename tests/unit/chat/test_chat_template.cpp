@@ -137,6 +137,26 @@ class TestChatTemplate : public QObject {
     QVERIFY2(e.find("unknown tag 'do'") != std::string::npos, e.c_str());
   }
 
+  // Python integers are unbounded, ours are 64-bit: arithmetic past that range must fail the render
+  // with a message (found by fuzz_chat_template: `1118**111` was signed overflow, undefined
+  // behaviour), and Python's results must hold right up to the edge.
+  void integer_arithmetic_at_64_bits() {
+    QCOMPARE(render_text("{{ 2**62 }}|{{ (-2)**63 }}|{{ 3**0 }}|{{ (-1)**999999999999 }}", {}),
+             std::string("4611686018427387904|-9223372036854775808|1|-1"));
+    QCOMPARE(render_text("{{ -7 % 3 }}|{{ 7 % -3 }}|{{ (-9223372036854775807 - 1) % -1 }}|{{ -7 // 2 }}", {}),
+             std::string("2|-2|0|-4"));
+    QCOMPARE(render_text("{{ range(9223372036854775800, 9223372036854775807, 4) | list }}", {}),
+             std::string("[9223372036854775800, 9223372036854775804]"));
+    for (const char* expr : {"{{ 1118**111 }}", "{{ 9223372036854775807 + 1 }}", "{{ -9223372036854775807 - 2 }}",
+                             "{{ 4294967296 * 4294967296 }}", "{{ (-9223372036854775807 - 1) // -1 }}",
+                             "{{ -(-9223372036854775807 - 1) }}", "{{ (-9223372036854775807 - 1) | abs }}"}) {
+      const std::string e = error_of(expr);
+      QVERIFY2(e.find("OverflowError") != std::string::npos, (std::string(expr) + " -> " + e).c_str());
+    }
+    const std::string e = error_of("{{ 'ab' * 100000000000 }}");
+    QVERIFY2(e.find("MemoryError") != std::string::npos, e.c_str());
+  }
+
   void raise_exception_reports_line() {
     std::string e = error_of("first\nsecond\n{%- if true %}{{ raise_exception('Only user and assistant roles!') }}{% endif %}");
     QCOMPARE(e, std::string("chat template t.jinja:3: Only user and assistant roles!"));

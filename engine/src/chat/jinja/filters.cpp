@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 
@@ -34,7 +35,10 @@ Value attr_path(const Value& item, const std::string& path) {
 
 Value f_abs(Interpreter&, const Value& v, CallArgs&) {
   if (v.is_float()) return Value(std::fabs(v.as_number()));
-  if (v.is_int() || v.is_bool()) return Value(v.as_int() < 0 ? -v.as_int() : v.as_int());
+  if (v.is_int() || v.is_bool()) {
+    if (v.as_int() == INT64_MIN) throw RenderError("OverflowError", "abs() of the smallest 64-bit integer does not fit");
+    return Value(v.as_int() < 0 ? -v.as_int() : v.as_int());
+  }
   if (v.is_undefined()) fail_undefined(v);
   throw_type_error("bad operand type for abs(): '" + v.python_type() + "'");
 }

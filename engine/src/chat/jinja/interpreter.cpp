@@ -60,10 +60,11 @@ static void install_globals(Frame& g, const std::function<std::string(const std:
     std::int64_t start = n.size() == 1 ? 0 : n[0], stop = n.size() == 1 ? n[0] : n[1], step = n.size() == 3 ? n[2] : 1;
     if (step == 0) throw RenderError("ValueError", "range() arg 3 must not be zero");
     std::vector<Value> out;
-    for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+    for (std::int64_t i = start; step > 0 ? i < stop : i > stop;) {
       // The sandbox caps ranges (MAX_RANGE) so a template cannot exhaust memory.
       if (out.size() >= 100000) throw RenderError("OverflowError", "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
       out.emplace_back(i);
+      if (__builtin_add_overflow(i, step, &i)) break;  // the next value is past any 64-bit stop
     }
     return Value::list(std::move(out));
   });

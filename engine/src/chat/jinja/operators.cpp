@@ -2,6 +2,7 @@
 // Python's operators and object protocol as Jinja2 applies them, including the Undefined rules of
 // Jinja's default Undefined (prints empty, iterates empty, falsy; anything else raises).
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 
 #include "chat/jinja/builtins.h"
@@ -142,7 +143,44 @@ Value get_slice(const Value& obj, const Value& start, const Value& stop, const V
   throw_type_error("'" + obj.python_type() + "' object is not subscriptable");
 }
 
+// Python integers are unbounded; ours are 64-bit. A result past that range is an OverflowError (the
+// template fails with a message) rather than undefined behaviour: no chat template needs such values.
+[[noreturn]] static void throw_overflow(const char* op) {
+  throw RenderError("OverflowError", std::string("integer result of ") + op + " does not fit in 64 bits");
+}
+static std::int64_t checked_add(std::int64_t a, std::int64_t b) {
+  std::int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) throw_overflow("+");
+  return r;
+}
+static std::int64_t checked_sub(std::int64_t a, std::int64_t b) {
+  std::int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) throw_overflow("-");
+  return r;
+}
+static std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* op = "*") {
+  std::int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) throw_overflow(op);
+  return r;
+}
+// a ** b for b >= 0 by squaring: O(log b) steps, so a huge exponent cannot stall the renderer.
+static std::int64_t checked_pow(std::int64_t a, std::int64_t b) {
+  if (a == 0) return b == 0 ? 1 : 0;
+  if (a == 1) return 1;
+  if (a == -1) return (b % 2) ? -1 : 1;
+  std::int64_t r = 1;
+  while (b > 0) {
+    if (b & 1) r = checked_mul(r, a, "**");
+    b >>= 1;
+    if (b > 0) a = checked_mul(a, a, "**");
+  }
+  return r;
+}
+// Repetition (`"ab" * n`, `[x] * n`) past this many bytes or items is a MemoryError, not an OOM kill.
+constexpr std::int64_t kMaxRepeat = std::int64_t(64) << 20;
+
 static std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  if (a == INT64_MIN && b == -1) throw_overflow("//");
   std::int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
@@ -159,7 +197,7 @@ Value op_binary(const std::string& op, const Value& a, const Value& b) {
   bool nums = a.is_number() && b.is_number();
   bool ints = nums && !a.is_float() && !b.is_float();
   if (op == "+") {
-    if (ints) return Value(a.as_int() + b.as_int());
+    if (ints) return Value(checked_add(a.as_int(), b.as_int()));
     if (nums) return Value(a.as_number() + b.as_number());
     if (a.is_string() && b.is_string()) return Value(a.str() + b.str());
     if (a.is_list() && b.is_list() && a.list_data().tuple == b.list_data().tuple) {
@@ -172,17 +210,21 @@ Value op_binary(const std::string& op, const Value& a, const Value& b) {
     throw_type_error(operand_error("+", a, b));
   }
   if (op == "-") {
-    if (ints) return Value(a.as_int() - b.as_int());
+    if (ints) return Value(checked_sub(a.as_int(), b.as_int()));
     if (nums) return Value(a.as_number() - b.as_number());
     throw_type_error(operand_error("-", a, b));
   }
   if (op == "*") {
-    if (ints) return Value(a.as_int() * b.as_int());
+    if (ints) return Value(checked_mul(a.as_int(), b.as_int()));
     if (nums) return Value(a.as_number() * b.as_number());
     const Value* seq = a.is_string() || a.is_list() ? &a : b.is_string() || b.is_list() ? &b : nullptr;
     const Value* count = seq == &a ? &b : &a;
     if (seq && (count->is_int() || count->is_bool())) {
       std::int64_t n = std::max<std::int64_t>(0, count->as_int());
+      const std::int64_t unit = seq->is_string() ? std::int64_t(seq->str().size()) : std::int64_t(seq->items().size());
+      if (unit > 0 && n > kMaxRepeat / unit)
+        throw RenderError("MemoryError", "repetition would make " + std::to_string(n) + " copies of a " +
+                                             seq->python_type() + " (limit " + std::to_string(kMaxRepeat) + " elements)");
       if (seq->is_string()) {
         std::string out;
         for (std::int64_t i = 0; i < n; ++i) out += seq->str();
@@ -209,17 +251,21 @@ Value op_binary(const std::string& op, const Value& a, const Value& b) {
     if (a.is_string()) return Value(py_percent_format(a.str(), b));
     if (!nums) throw_type_error(operand_error("%", a, b));
     if (b.as_number() == 0) throw RenderError("ZeroDivisionError", "integer division or modulo by zero");
-    if (ints) return Value(a.as_int() - floor_div(a.as_int(), b.as_int()) * b.as_int());
+    if (ints) {
+      // Python's modulo takes the divisor's sign; computed from C++'s remainder, so no step can
+      // overflow (INT64_MIN % -1 traps in C++: its value is 0).
+      const std::int64_t x = a.as_int(), y = b.as_int();
+      if (y == -1) return Value(std::int64_t(0));
+      std::int64_t r = x % y;
+      if (r != 0 && ((r < 0) != (y < 0))) r += y;
+      return Value(r);
+    }
     double r = std::fmod(a.as_number(), b.as_number());
     if (r != 0 && ((r < 0) != (b.as_number() < 0))) r += b.as_number();
     return Value(r);
   }
   if (op == "**") {
-    if (ints && b.as_int() >= 0) {
-      std::int64_t r = 1;
-      for (std::int64_t i = 0; i < b.as_int(); ++i) r *= a.as_int();
-      return Value(r);
-    }
+    if (ints && b.as_int() >= 0) return Value(checked_pow(a.as_int(), b.as_int()));
     if (nums) return Value(std::pow(a.as_number(), b.as_number()));
     throw_type_error(operand_error("** or pow()", a, b));
   }
@@ -228,7 +274,7 @@ Value op_binary(const std::string& op, const Value& a, const Value& b) {
 
 Value op_negate(const Value& a) {
   if (a.is_undefined()) fail_undefined(a);
-  if (a.is_int() || a.is_bool()) return Value(-a.as_int());
+  if (a.is_int() || a.is_bool()) return Value(checked_sub(0, a.as_int()));
   if (a.is_float()) return Value(-a.as_number());
   throw_type_error("bad operand type for unary -: '" + a.python_type() + "'");
 }
