@@ -70,6 +70,17 @@ int run_bench(const std::vector<std::string>& words) {
                   k.us > 0 ? k.bytes / (k.us * 1e-6) / 1e9 : 0.0, 100.0 * k.us * 1e-3 / r.profiled_ms);
     std::printf("%-18s %6s %10.1f\n", "total", "", r.profiled_ms * 1e3);
   }
+  if (!r.prefill_kernels.empty()) {
+    std::printf("\nper-stage prefill profile (one %d-token prompt, events around each launch; us per prompt)\n",
+                r.prefill_profiled_tokens);
+    std::printf("%-18s %6s %10s %12s %8s %6s\n", "stage", "calls", "us", "MB", "GB/s", "share");
+    for (const auto& k : r.prefill_kernels) {
+      const double gbps = k.us > 0 && k.bytes > 0 ? k.bytes / (k.us * 1e-6) / 1e9 : 0.0;
+      std::printf("%-18s %6d %10.1f %12.2f %8.0f %5.1f%%\n", k.name.c_str(), k.calls, k.us, k.bytes / 1e6, gbps,
+                  100.0 * k.us * 1e-3 / r.prefill_profiled_ms);
+    }
+    std::printf("%-18s %6s %10.1f\n", "total", "", r.prefill_profiled_ms * 1e3);
+  }
   return 0;
 #endif
 }
@@ -86,7 +97,8 @@ const CommandRegistration registration{{
     "weights on the GPU from a config.json (e.g. tools/bench/configs/nemotron-3-nano-30b-a3b.json).\n"
     "--inspect turns on top-k 20 and routing capture every token, to show their cost. --no-graphs launches\n"
     "every decode kernel from the host instead of replaying one CUDA graph. --profile N times each decode\n"
-    "stage with events over N more tokens and prints a table (stage, calls, us, bytes, GB/s).\n",
+    "stage with events over N more tokens and prints a table (stage, calls, us, bytes, GB/s), and the same\n"
+    "for one prompt of the longest --prefill length.\n",
     run_bench,
 }};
 

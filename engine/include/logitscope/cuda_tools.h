@@ -61,7 +61,8 @@ struct BenchOptions {
   int ttft_prompt = 28;
   std::uint64_t seed = 1;
   bool graphs = true;                // decode step as a CUDA graph replay
-  int profile_tokens = 0;            // > 0: also time each decode stage over this many tokens
+  int profile_tokens = 0;            // > 0: also time each decode stage over this many tokens, and
+                                     // each stage of one prompt of the longest prefill length
 };
 
 // One decode stage in the per-kernel table (per token: time summed over its launches).
@@ -85,6 +86,11 @@ struct BenchReport {
   double load_s = 0.0;
   std::vector<KernelRow> kernels;    // profile_tokens > 0: slowest first
   double profiled_ms = 0.0;          // sum of the rows (per token)
+  // profile_tokens > 0: the stages of one prompt of the longest prefill length (us and bytes per
+  // prompt; stages whose bytes are not known up front show 0 bytes).
+  int prefill_profiled_tokens = 0;
+  std::vector<KernelRow> prefill_kernels;
+  double prefill_profiled_ms = 0.0;
 };
 
 BenchReport run_bench(const BenchOptions& options);

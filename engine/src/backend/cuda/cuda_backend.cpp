@@ -225,11 +225,14 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
     // A short chunk (a typed message, a replayed branch): grouped on the device, each used expert
     // read once for all its tokens, no host round trip (experts_small.cu).
     const ExpertsDecode& x = L.experts;
+    mark("moe.experts_small", 0);
     experts_small(x, E, ids, T, k, xe, ws_.e_counts, ws_.e_offsets, ws_.perm, ws_.slot, ws_.e_act, ws_.e_down, stream_);
     moe_combine(ws_.e_down, ws_.slot, ids, wts, x.down_b, T, k, e_dim, routed_out, stream_);
+    mark("moe.shared", 0);
     if (L.shared.up.w) ffn(L.shared, ws_.normed, T, ws_.resid);
   } else {
     // Group the T*k assignments by expert on the host (one small copy), then one product per expert.
+    mark("moe.experts_prompt", 0);  // host sync + grouping + cuBLAS per used expert
     const int n = T * k;
     LS_CUDA(cudaMemcpyAsync(ws_.h_topk, ids, std::size_t(n) * 4, cudaMemcpyDeviceToHost, stream_));
     LS_CUDA(cudaStreamSynchronize(stream_));
@@ -265,6 +268,7 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
       linear(down, ws_.e_act + std::int64_t(start[e]) * x.width, count[e], ws_.e_down + std::int64_t(start[e]) * e_dim, false);
     }
     moe_combine(ws_.e_down, ws_.slot, ids, wts, x.down_b, T, k, e_dim, routed_out, stream_);
+    mark("moe.shared", 0);
     if (L.shared.up.w) ffn(L.shared, ws_.normed, T, ws_.resid);
   }
   if (latent > 0) {
@@ -462,8 +466,21 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
     std::memcpy(ws_.h_ids, tokens.data() + done, std::size_t(T) * 4);
     LS_CUDA(cudaMemcpyAsync(ws_.ids, ws_.h_ids, std::size_t(T) * 4, cudaMemcpyHostToDevice, stream_));
     const bool last_chunk = done + T == tokens.size();
-    run_chunk(st, T, options.capture_routing && last_chunk, ws_.ids, nullptr);
-    if (options.all_logits || last_chunk) final_logits(st, T, options.all_logits);
+    if (profile_) {  // profile mode: the prompt's stages are timed too (bench --profile)
+      prof_marks_.clear();
+      prof_active_ = true;
+    }
+    try {
+      run_chunk(st, T, options.capture_routing && last_chunk, ws_.ids, nullptr);
+      if (options.all_logits || last_chunk) final_logits(st, T, options.all_logits);
+    } catch (...) {
+      prof_active_ = false;
+      throw;
+    }
+    if (prof_active_) {
+      prof_active_ = false;
+      profile_collect();
+    }
     st.fed += T;
     done += T;
     // h_ids is reused by the next chunk: the copy must have been consumed.

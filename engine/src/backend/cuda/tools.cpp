@@ -308,6 +308,20 @@ BenchReport run_bench(const BenchOptions& o) {
     rep.prefill_tok_s.push_back({L, L / (ms_since(t0) / 1e3)});
     rep.peak_device_bytes = std::max(rep.peak_device_bytes, used_device_bytes());
   }
+  if (o.profile_tokens > 0 && max_prefill > 0) {
+    // Per-stage prompt times: events around every launch of one prompt (a warm run came before).
+    const auto p = tokens(max_prefill, 7);
+    be.reset(*state);
+    cuda::cuda_backend_set_profile(be, true);
+    be.forward(*state, p, fo);
+    const auto rows = cuda::cuda_backend_profile(be);
+    cuda::cuda_backend_set_profile(be, false);
+    rep.prefill_profiled_tokens = max_prefill;
+    for (const auto& r : rows) {
+      rep.prefill_kernels.push_back({r.name, r.calls, r.ms * 1e3, r.bytes});
+      rep.prefill_profiled_ms += r.ms;
+    }
+  }
   {
     const auto p = tokens(o.ttft_prompt, 3);
     be.reset(*state);
