@@ -113,6 +113,24 @@ class BadCheckpointsFailClearly : public QObject {
     QVERIFY2(message.find(expected.toStdString()) != std::string::npos, message.c_str());
   }
 
+  // A user retrying a broken download must not run the process out of file descriptors or address
+  // space: every failed load gives back what it opened (fuzz_safetensors_header once ran out of
+  // descriptors because a header that failed validation leaked one).
+  void failed_loads_leak_no_descriptors() {
+    QTemporaryDir tmp;
+    const fs::path dir = copy_fixture(tmp, "tiny-every-kind");
+    edit_header(dir / "model.safetensors", [](nlohmann::json& h) { h["backbone.norm_f.weight"]["dtype"] = "Q4"; });
+    auto open_descriptors = [] {
+      std::size_t n = 0;
+      for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) ++n;
+      return n;
+    };
+    QVERIFY(!load_error(dir).empty());  // first use warms caches that may hold descriptors
+    const std::size_t before = open_descriptors();
+    for (int i = 0; i < 200; ++i) QVERIFY(!load_error(dir).empty());
+    QCOMPARE(open_descriptors(), before);
+  }
+
   void wrong_shape_for_the_config() {
     QTemporaryDir tmp;
     const fs::path dir = copy_fixture(tmp, "tiny-every-kind");
