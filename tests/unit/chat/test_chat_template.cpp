@@ -153,8 +153,17 @@ class TestChatTemplate : public QObject {
       const std::string e = error_of(expr);
       QVERIFY2(e.find("OverflowError") != std::string::npos, (std::string(expr) + " -> " + e).c_str());
     }
-    const std::string e = error_of("{{ 'ab' * 100000000000 }}");
+    std::string e = error_of("{{ 'ab' * 100000000000 }}");
     QVERIFY2(e.find("MemoryError") != std::string::npos, e.c_str());
+    // Digits past 64 bits elsewhere than literals (fuzz_chat_template: `x.888...8` threw
+    // std::out_of_range through the renderer).
+    e = error_of("{{ messages.99999999999999999999 }}");
+    QVERIFY2(e.find("does not fit in 64 bits") != std::string::npos, e.c_str());
+    e = error_of("{{ '{99999999999999999999}'.format(1) }}");
+    QVERIFY2(e.find("Too many decimal digits") != std::string::npos, e.c_str());
+    QCOMPARE(render_text("{{ [[7]] | map(attribute='0') | list }}|{{ [{'99999999999999999999': 5}] | "
+                         "map(attribute='99999999999999999999') | list }}"),
+             std::string("[7]|[5]"));
   }
 
   void raise_exception_reports_line() {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <stdexcept>
 
 #include "chat/jinja/builtins.h"
 #include "chat/jinja/interpreter.h"
@@ -27,7 +28,15 @@ Value attr_path(const Value& item, const std::string& path) {
     std::size_t dot = path.find('.', start);
     std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-    v = numeric ? get_item(v, Value(static_cast<std::int64_t>(std::stoll(part)))) : get_item(v, Value(part));
+    if (numeric) {
+      try {
+        v = get_item(v, Value(static_cast<std::int64_t>(std::stoll(part))));
+      } catch (const std::out_of_range&) {  // past 64 bits: no list is that long; look it up as a key
+        v = get_item(v, Value(part));
+      }
+    } else {
+      v = get_item(v, Value(part));
+    }
     if (dot == std::string::npos) return v;
     start = dot + 1;
   }

@@ -212,7 +212,12 @@ static std::string str_format(const std::string& fmt, const CallArgs& args) {
       v = auto_index < args.args.size() ? &args.args[auto_index] : nullptr;
       ++auto_index;
     } else if (std::isdigit(static_cast<unsigned char>(field[0]))) {
-      std::size_t k = std::stoul(field);
+      std::size_t k = 0;
+      try {
+        k = std::stoul(field);
+      } catch (const std::exception&) {  // more digits than fit: Python refuses them too
+        throw RenderError("ValueError", "Too many decimal digits in format string");
+      }
       v = k < args.args.size() ? &args.args[k] : nullptr;
     } else {
       for (const auto& kw : args.kwargs)

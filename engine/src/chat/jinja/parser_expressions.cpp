@@ -301,7 +301,14 @@ ExprPtr Parser::subscript(ExprPtr node) {
     if (cur().type == Tok::Int) {
       auto e = make(ExprKind::Getitem, tok.line);
       e->a = std::move(node);
-      e->b = literal(Value(static_cast<std::int64_t>(std::stoll(next().text))), tok.line);
+      const std::string digits = next().text;
+      std::int64_t index = 0;
+      try {
+        index = static_cast<std::int64_t>(std::stoll(digits));
+      } catch (const std::exception&) {  // out_of_range past 64 bits (found by fuzz_chat_template)
+        fail("index ." + digits + " does not fit in 64 bits");
+      }
+      e->b = literal(Value(index), tok.line);
       return e;
     }
     fail("expected name or number");
