@@ -7,6 +7,7 @@
 #   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,bench,sanitize,hf] [BASELINE_CLI]
 # hf: Hugging Face transformers on the same shape and card (tools/bench/hf_baseline.py), side by side.
 # CLI defaults to .deps/bin/logitscope-cli (a binary built on the dev machine and carried along).
+# OOM_TEST=path/to/test_gpu_out_of_memory adds the GPU out-of-memory test to `check`.
 set -uo pipefail
 CLI=${1:-.deps/bin/logitscope-cli}
 WHAT=${2:-all}
@@ -35,6 +36,14 @@ if [[ $WHAT == all || ,$WHAT, == *,check,* ]]; then
       grep -E "^(prefill|decode):|routing agreement|PASS|FAIL" "$OUT/base-check-$name.log" | head -6
     done
   fi
+fi
+if [[ -n ${OOM_TEST:-} && ( $WHAT == all || ,$WHAT, == *,check,* ) ]]; then
+  echo "=== GPU out of memory ($OOM_TEST)"
+  timeout 240 "$OOM_TEST" tests/fixtures/models/tiny-default-init > "$OUT/oom.log" 2>&1
+  rc=$?
+  tail -6 "$OUT/oom.log"
+  echo "exit $rc"
+  [[ $rc -ne 0 && $rc -ne 77 ]] && status=1
 fi
 if [[ $WHAT == all || ,$WHAT, == *,sanitize,* ]]; then
   CS=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
