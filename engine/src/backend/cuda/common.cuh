@@ -14,6 +14,12 @@ namespace logitscope::cuda {
 
 using bf16 = __nv_bfloat16;
 
+// The one out-of-memory message, for CUDA and cuBLAS alike: where it happened and what is free.
+[[noreturn]] inline void throw_out_of_memory(const std::string& where, std::size_t free_b, std::size_t total_b) {
+  throw OutOfMemory("out of GPU memory in " + where + ": " + std::to_string(free_b >> 20) + " MiB of " +
+                    std::to_string(total_b >> 20) + " MiB free. Close another session or use a shorter max context.");
+}
+
 // Every CUDA call is checked: a failed call becomes a logitscope::Error naming the call and the
 // CUDA message, so a user sees "cudaMalloc: out of memory" instead of garbage logits.
 inline void check_cuda(cudaError_t status, const char* what, const char* file, int line) {
@@ -21,8 +27,7 @@ inline void check_cuda(cudaError_t status, const char* what, const char* file, i
     cudaGetLastError();  // not sticky: clear it so that the next launch check does not report it again
     std::size_t free_b = 0, total_b = 0;
     cudaMemGetInfo(&free_b, &total_b);
-    throw OutOfMemory(std::string("out of GPU memory in ") + what + ": " + std::to_string(free_b >> 20) + " MiB of " +
-                      std::to_string(total_b >> 20) + " MiB free. Close another session or use a shorter max context.");
+    throw_out_of_memory(what, free_b, total_b);
   }
   if (status != cudaSuccess) {
     throw Error(std::string("CUDA error in ") + what + " (" + file + ":" + std::to_string(line) +

@@ -33,8 +33,7 @@ std::atomic<std::uint64_t> g_state_uid{0};
   cudaGetLastError();
   if (status == CUBLAS_STATUS_ALLOC_FAILED ||
       (status == CUBLAS_STATUS_EXECUTION_FAILED && known && free_b < (std::size_t(64) << 20)))
-    throw OutOfMemory("out of GPU memory in cuBLAS (" + std::string(call) + "): " + std::to_string(free_b >> 20) +
-                      " MiB of " + std::to_string(total_b >> 20) + " MiB free. Close another session or use a shorter max context.");
+    throw_out_of_memory("cuBLAS (" + std::string(call) + ")", free_b, total_b);
   throw Error("cuBLAS error " + std::to_string(int(status)) + " in " + call);
 }
 // Byte count of a decode matrix-vector product: weights once, x, y written (and read when accumulating).
