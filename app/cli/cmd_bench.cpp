@@ -59,7 +59,7 @@ int run_bench(const std::vector<std::string>& words) {
   std::printf("floor                  %.3f ms/token = %.1f tok/s; fraction of floor %.1f%%\n", r.floor_ms,
               1e3 / r.floor_ms, 100.0 * r.floor_fraction);
   for (const auto& [len, tps] : r.prefill_tok_s) std::printf("prefill %-5d tokens    %.0f tok/s\n", len, tps);
-  std::printf("time to first token    %.2f ms (%d-token prompt)\n", r.ttft_ms, o.ttft_prompt);
+  std::printf("time to first token    %.2f ms (%d-token prompt, median of 5)\n", r.ttft_ms, o.ttft_prompt);
   std::printf("peak device memory     %.2f GiB\n", r.peak_device_bytes / gib);
   if (!r.kernels.empty()) {
     std::printf("\nper-stage decode profile (%d tokens, events around each launch, no graph; us per token)\n",

@@ -4,7 +4,10 @@
 # repeatability pass), optionally under compute-sanitizer, then benchmarks the real
 # Nemotron-3-Nano-30B-A3B shape with synthetic weights: inspect off with the per-stage profile,
 # inspect on, graphs off, and an optional baseline binary in the same run. Logs go to $OUT (or ./out).
-#   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,bench,sanitize,hf] [BASELINE_CLI]
+#   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,bench,prefill,sanitize,hf] [BASELINE_CLI]
+# check: every fixture with its golden prompt and with a 100-token prompt; prefill: prompt speeds per
+# prompt-experts mode (LOGITSCOPE_PROMPT_EXPERTS: auto, cublas, cublas_grouped) and the per-stage
+# prompt profile.
 # hf: Hugging Face transformers on the same shape and card (tools/bench/hf_baseline.py), side by side.
 # CLI defaults to .deps/bin/logitscope-cli (a binary built on the dev machine and carried along).
 # OOM_TEST=path/to/test_gpu_out_of_memory adds the GPU out-of-memory test to `check`.
@@ -28,6 +31,22 @@ if [[ $WHAT == all || ,$WHAT, == *,check,* ]]; then
     echo "exit $rc"
     [[ $rc -ne 0 ]] && status=1
   done
+  # Long prompts: two query tiles of the prompt attention and several staged chunks of the Mamba
+  # scan; LOGITSCOPE_PROMPT_EXPERTS=cublas checks the host-grouped expert path (cards before 8.0).
+  for dir in tests/fixtures/models/*/; do
+    name=$(basename "$dir")
+    V=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['vocab_size'])" "$dir/config.json")
+    ids=$(python3 -c "import sys; V=int(sys.argv[1]); print(','.join(str(3 + (i * 7919 + 13) % (V - 3)) for i in range(100)))" "$V")
+    for mode in auto cublas; do
+      echo "=== check $name (100-token prompt, prompt experts $mode)"
+      LOGITSCOPE_PROMPT_EXPERTS=$mode "$CLI" check --model "$dir" --prompt-ids "$ids" --greedy 4 \
+        > "$OUT/check-long-$mode-$name.log" 2>&1
+      rc=$?
+      grep -E "^(prefill|decode):|routing agreement|FAIL|PASS|error" "$OUT/check-long-$mode-$name.log" | head -8
+      echo "exit $rc"
+      [[ $rc -ne 0 ]] && status=1
+    done
+  done
   if [[ -n $BASE ]]; then
     for dir in tests/fixtures/models/*/; do
       name=$(basename "$dir")
@@ -48,12 +67,22 @@ fi
 if [[ $WHAT == all || ,$WHAT, == *,sanitize,* ]]; then
   CS=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
   if [[ -n $CS ]]; then
+    # A 70-token prompt: the grouped expert products, the staged scan and the prompt attention.
+    long=$(python3 -c "print(','.join(str(3 + (i * 7919 + 13) % 150) for i in range(70)))")
     for tool in racecheck memcheck; do
-      echo "=== compute-sanitizer --tool $tool (tiny-fused-experts)"
-      timeout 150 "$CS" --tool $tool --print-limit 20 "$CLI" check --model tests/fixtures/models/tiny-fused-experts \
-        > "$OUT/sanitize-$tool.log" 2>&1
+      # One prompt forward alone (racecheck of the whole check is too slow): every prompt kernel.
+      echo "=== compute-sanitizer --tool $tool (logits, tiny-every-kind, 70-token prompt)"
+      timeout 200 "$CS" --tool $tool --print-limit 20 "$CLI" logits --model tests/fixtures/models/tiny-every-kind \
+        --backend cuda --ids "$long" > "$OUT/sanitize-$tool-logits.log" 2>&1
       echo "exit $?"
-      grep -E "ERROR SUMMARY|RACECHECK SUMMARY|hazard|Invalid" "$OUT/sanitize-$tool.log" | head -8
+      grep -E "ERROR SUMMARY|RACECHECK SUMMARY|hazard|Invalid" "$OUT/sanitize-$tool-logits.log" | head -8
+      for name in ${SANITIZE_MODELS-tiny-fused-experts tiny-every-kind}; do
+        echo "=== compute-sanitizer --tool $tool ($name, 70-token prompt)"
+        timeout 240 "$CS" --tool $tool --print-limit 20 "$CLI" check \
+          --model tests/fixtures/models/$name --prompt-ids "$long" --greedy 2 > "$OUT/sanitize-$tool-$name.log" 2>&1
+        echo "exit $?"
+        grep -E "ERROR SUMMARY|RACECHECK SUMMARY|hazard|Invalid" "$OUT/sanitize-$tool-$name.log" | head -8
+      done
     done
   else
     echo "=== compute-sanitizer not found"
@@ -78,6 +107,26 @@ if [[ $WHAT == all || ,$WHAT, == *,bench,* ]]; then
     echo "=== baseline bench (inspect off)"
     "$BASE" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 2>&1 | tee "$OUT/bench-base.log" \
       | grep -E "device|copy|decode |floor|prefill|first"
+  fi
+fi
+if [[ $WHAT == all || ,$WHAT, == *,prefill,* ]]; then
+  # Prompt speed: the default path, each prompt-experts mode, the per-stage prompt profile, a baseline.
+  CONFIG=tools/bench/configs/nemotron-3-nano-30b-a3b.json
+  for mode in ${PREFILL_MODES:-auto cublas cublas_grouped}; do
+    echo "=== prefill (prompt experts $mode)"
+    LOGITSCOPE_PROMPT_EXPERTS=$mode "$CLI" bench --synthetic "$CONFIG" --context 4096 --decode-tokens 8 \
+      --prefill 32,128,512,2048 2>&1 | tee "$OUT/prefill-$mode.log" | grep -E "device|prefill|first"
+  done
+  echo "=== prefill profile (2048 tokens)"
+  "$CLI" bench --synthetic "$CONFIG" --context 4096 --decode-tokens 8 --prefill 2048 --profile 2 2>&1 \
+    | tee "$OUT/prefill-profile.log" | grep -E "prefill|first|mamba|moe|attn|total|rmsnorm|lm_head"
+  echo "=== prefill profile (28 tokens)"
+  "$CLI" bench --synthetic "$CONFIG" --context 4096 --decode-tokens 8 --prefill 28 --profile 2 2>&1 \
+    | tee "$OUT/prefill-profile-28.log" | grep -E "prefill|first|mamba|moe|attn|total"
+  if [[ -n $BASE ]]; then
+    echo "=== baseline prefill"
+    "$BASE" bench --synthetic "$CONFIG" --context 4096 --decode-tokens 8 --prefill 32,128,512,2048 2>&1 \
+      | tee "$OUT/prefill-base.log" | grep -E "prefill|first"
   fi
 fi
 if [[ $WHAT == all || ,$WHAT, == *,hf,* ]]; then

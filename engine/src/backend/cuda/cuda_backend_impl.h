@@ -45,6 +45,8 @@ struct Workspace {
   int* row_expert = nullptr;    // [rows k] expert of each grouped row
   int* e_counts = nullptr;      // [E] assignments per expert (short prompt chunks, on the device)
   int* e_offsets = nullptr;     // [E] first grouped row of each expert
+  void** gptrs = nullptr;       // [6 E] matrix pointers of cublasGemmGroupedBatchedEx
+  int* e_tiles = nullptr;       // [E + 1] first row tile of each expert, total (grouped products)
   bf16* h_dec = nullptr;        // [k + 1, hstride] decode expert intermediates
   int hstride = 0;
   void* cublas_ws = nullptr;    // [kCublasWorkspaceBytes] cuBLAS's workspace, ours so it never allocates mid-run
@@ -62,6 +64,7 @@ struct Workspace {
   int* h_step = nullptr;        // [2] mirror of `step`
   int* h_topk = nullptr;        // [rows k] expert ids out (prompt grouping)
   int* h_group = nullptr;       // [3 rows k] perm | slot | row_expert in
+  const void** h_gptrs = nullptr;  // [6 E] mirror of gptrs
   void* h_small = nullptr;      // candidates, stats, forced logit
 };
 
@@ -142,6 +145,9 @@ class CudaBackend final : public Backend {
   void ffn(const DFfn& f, const bf16* x, int T, float* out);
   void linear(const DLinear& L, const bf16* x, int T, float* y, bool accumulate);
   void final_logits(CudaState& st, int T, bool all_logits);
+  // count/start [E + 1]: assignments per expert and first grouped row (host grouping).
+  void cublas_grouped_experts(const ExpertsDecode& x, const std::vector<int>& count, const std::vector<int>& start,
+                              int e_dim);
 
   DeviceModel model_;
   Workspace ws_;
@@ -151,6 +157,14 @@ class CudaBackend final : public Backend {
   std::string device_name_;
   std::mutex mutex_;
   bool use_graphs_ = true;
+  // How prompt chunks of more than one token run their routed experts (LOGITSCOPE_PROMPT_EXPERTS):
+  // Auto: grouped on the device, tensor-core grouped products (experts_grouped.cu; before compute
+  // capability 8.0 the Cublas path); Cublas ("cublas"): the assignments grouped on the host after a
+  // sync, one cuBLAS product per used expert (the v1-v3 path); CublasGrouped ("cublas_grouped"):
+  // the host grouping with one cublasGemmGroupedBatchedEx per matrix. The last two are kept to be
+  // measured against (bench, gpu_session.sh prefill) and checked (check).
+  enum class PromptExperts { Auto, Cublas, CublasGrouped };
+  PromptExperts prompt_experts_ = PromptExperts::Auto;
   cudaGraphExec_t graph_exec_ = nullptr;
   std::uint64_t graph_uid_ = 0;       // state the graph was captured for (0: none)
   cudaEvent_t step_copied_ = nullptr; // h_step may be rewritten once this has completed

@@ -76,6 +76,8 @@ void layout_workspace(const ModelConfig& c, std::int64_t max_context, char* base
   w.row_expert = a.take<int>(n);
   w.e_counts = a.take<int>(std::max(1, c.n_routed_experts));
   w.e_offsets = a.take<int>(std::max(1, c.n_routed_experts));
+  w.e_tiles = a.take<int>(std::max(1, c.n_routed_experts) + 1);
+  w.gptrs = a.take<void*>(6 * std::int64_t(std::max(1, c.n_routed_experts)));
   w.hstride = int((std::max(c.moe_intermediate_size, c.moe_shared_expert_intermediate_size) + 7) / 8 * 8);
   w.h_dec = a.take<bf16>((k + 1) * std::int64_t(std::max(w.hstride, 8)));
   w.cublas_ws = a.take<char>(std::int64_t(kCublasWorkspaceBytes));
@@ -102,6 +104,7 @@ Workspace allocate_workspace(const ModelConfig& cfg, std::int64_t max_context, b
   LS_CUDA(cudaMallocHost(reinterpret_cast<void**>(&w.h_topk), n * 4));
   LS_CUDA(cudaMallocHost(reinterpret_cast<void**>(&w.h_group), 3 * n * 4));
   LS_CUDA(cudaMallocHost(&w.h_small, 4096));
+  LS_CUDA(cudaMallocHost(reinterpret_cast<void**>(&w.h_gptrs), 6 * std::size_t(std::max(1, cfg.n_routed_experts)) * sizeof(void*)));
   w.h_step = reinterpret_cast<int*>(static_cast<char*>(w.h_small) + 2048);  // past choose()'s 532 bytes
   return w;
 }
@@ -112,6 +115,7 @@ void free_workspace(Workspace& w) {
   if (w.h_topk) cudaFreeHost(w.h_topk);
   if (w.h_group) cudaFreeHost(w.h_group);
   if (w.h_small) cudaFreeHost(w.h_small);
+  if (w.h_gptrs) cudaFreeHost(const_cast<void**>(w.h_gptrs));
   w = Workspace{};
 }
 

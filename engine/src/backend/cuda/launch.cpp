@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Whether kernel launches use programmatic dependent launch (kernels/launch.cuh says why and how).
+// Whether kernel launches use programmatic dependent launch (kernels/launch.cuh says why and how),
+// and whether the tensor-core prompt kernels can run on the current device.
 #include <cuda_runtime.h>
 
 #include <array>
@@ -33,6 +34,13 @@ bool pdl_enabled() {
     known[device].store(v, std::memory_order_relaxed);
   }
   return v == 2;
+}
+
+bool tensor_core_kernels_supported() {
+  int dev = 0, major = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess) return false;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) return false;
+  return major >= 8;
 }
 
 }  // namespace logitscope::cuda

@@ -9,10 +9,13 @@ list(APPEND LOGITSCOPE_CUDA_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/kernels/gemv.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/norm.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/mamba.cu
+  ${CMAKE_CURRENT_LIST_DIR}/kernels/mamba_scan.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/attention.cu
+  ${CMAKE_CURRENT_LIST_DIR}/kernels/attention_prompt.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/attention_decode.cu
+  ${CMAKE_CURRENT_LIST_DIR}/kernels/attention_decode_mma.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/moe.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/experts_decode.cu
-  ${CMAKE_CURRENT_LIST_DIR}/kernels/experts_small.cu
+  ${CMAKE_CURRENT_LIST_DIR}/kernels/experts_grouped.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/elementwise.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/sampling.cu)

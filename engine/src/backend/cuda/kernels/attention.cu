@@ -6,8 +6,9 @@
 //   merge through shared memory. Bytes at decode: K and V of the context, 2 * ctx * hd * 2 per head
 //   (each kv head re-read by its H/KV query heads, from L2). Scale = hd^-0.5, softmax in fp32.
 // pos0 comes from device memory when p.pos_dev is set (the decode CUDA graph); decode itself uses
-// attention_decode.cu. Correct first: the prompt path is O(T^2) without tensor cores (a tiled
-// tensor-core kernel is the prefill speed-up). Checked by: tests/gpu (check over every fixture).
+// attention_decode.cu. Prompt chunks run attention_prompt.cu (tensor cores) where it can; this
+// O(T^2) CUDA-core kernel is the fallback for head dims past 128 and cards before 8.0.
+// Checked by: tests/gpu (check over every fixture).
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/kernels.h"
 #include "backend/cuda/kernels/launch.cuh"
@@ -107,6 +108,7 @@ void kv_append(const float* qkv, int T, const AttnParams& p, bf16* kcache, bf16*
 
 void attention(const float* qkv, int T, const AttnParams& p, const bf16* kcache, const bf16* vcache, bf16* out,
                cudaStream_t stream) {
+  if (T > 1 && attention_prompt(qkv, T, p, kcache, vcache, out, stream)) return;
   dim3 grid(p.H, T), block(32 * kAttnWarps);
   if (p.hd <= 32) {
     launch_kernel(attention_kernel<1>, grid, block, 0, stream, qkv, p, kcache, vcache, out);

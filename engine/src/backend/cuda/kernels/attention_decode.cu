@@ -13,6 +13,8 @@
 //   every step; pos is read from device memory when p.pos_dev is set): each split covers
 //   ceil((pos + 1) / splits) keys. Writes each head's unnormalised partial (max m, sum l, acc[hd]) to
 //   part [H, kAttnMaxSplits, hd + 2]; an empty split writes m = -inf.
+//   Where tensor cores can take the splits (G <= 16, hd <= 128, compute capability 8.0+),
+//   attention_decode_mma.cu does, with the same splits and partials; this kernel is the fallback.
 // attention_decode_combine: one block of 1024 threads per query head merges the splits' partials in
 //   a fixed order (deterministic; see the kernel) and writes out [H hd] bf16.
 // Bytes: K and V of the context once, 2 * n * hd * 2 per KV head, + the partials. Scale = hd^-0.5.
@@ -205,8 +207,10 @@ void launch(const float* qkv, const AttnParams& p, const bf16* kc, const bf16* v
   const int splits = splits_for(p.max_ctx);
   const int G = p.H / p.KV;
   const int warps = (G + kHeadsPerWarp - 1) / kHeadsPerWarp;
-  launch_kernel(attention_decode_split<DPL>, dim3(p.KV, splits), 32 * warps, 0, stream, qkv, p, kc, vc, part, splits);
-  LS_LAUNCH_CHECK();
+  if (!attention_decode_split_tensor_cores(qkv, p, kc, vc, part, splits, stream)) {
+    launch_kernel(attention_decode_split<DPL>, dim3(p.KV, splits), 32 * warps, 0, stream, qkv, p, kc, vc, part, splits);
+    LS_LAUNCH_CHECK();
+  }
   launch_kernel(attention_decode_combine, p.H, kCombineThreads, 0, stream, part, p, splits, out);
   LS_LAUNCH_CHECK();
 }

@@ -14,6 +14,12 @@ namespace logitscope::cuda {
 
 using bf16 = __nv_bfloat16;
 
+// Kernels with more than 48 KB of dynamic shared memory must opt in, per device and before any
+// launch (not inside a CUDA graph capture): the backend calls these once on its device.
+void configure_experts_grouped();
+void configure_attention_prompt();
+void configure_attention_decode_mma();
+
 // ---- gemv.cu: y[r] (+)= b[r] + W[r,:] . x, batch 1 -------------------------------------------
 // W [rows, cols] bf16, x [cols] bf16, y [rows] fp32, b [rows] fp32 or null.
 void gemv_bf16(const bf16* W, const float* bias, const bf16* x, float* y, int rows, int cols,
@@ -31,7 +37,7 @@ void rmsnorm(const float* x, const float* w, float eps, int T, int n, bf16* out,
 void gated_rmsnorm(const float* y, const float* zxbcdt, int zstride, const float* w, int T, int d,
                    int group, float eps, bf16* out, cudaStream_t stream);
 
-// ---- mamba.cu ---------------------------------------------------------------------------------
+// ---- mamba.cu (conv) and mamba_scan.cu (scan) ---------------------------------------------------
 // Causal depthwise conv + SiLU over T tokens continuing from conv_state (the last K-1 raw rows).
 // zxbcdt [T, stride] fp32 (xBC at column `offset`), conv_w [conv_dim, K], conv_b [conv_dim] or null,
 // conv_state [conv_dim, K-1] bf16 (updated), xbc [T, conv_dim] fp32 out.
@@ -59,15 +65,25 @@ struct AttnParams {
 };
 // Appends k, v of T tokens: qkv [T, (H + 2 KV) hd] fp32 -> caches [KV, max_ctx, hd] bf16.
 void kv_append(const float* qkv, int T, const AttnParams& p, bf16* kcache, bf16* vcache, cudaStream_t stream);
-// Causal GQA attention without RoPE: out [T, H hd] bf16.
+// Causal GQA attention without RoPE: out [T, H hd] bf16. Prompt chunks take attention_prompt when it
+// can run them, else a CUDA-core kernel (attention.cu).
 void attention(const float* qkv, int T, const AttnParams& p, const bf16* kcache, const bf16* vcache,
                bf16* out, cudaStream_t stream);
+
+// ---- attention_prompt.cu: the same on tensor cores (flash-attention style); false when it cannot
+// run here (head_dim > 128 or compute capability < 8.0) and nothing was launched.
+bool attention_prompt(const float* qkv, int T, const AttnParams& p, const bf16* kcache, const bf16* vcache,
+                      bf16* out, cudaStream_t stream);
 
 // ---- attention_decode.cu: one query token, the context split over up to kAttnMaxSplits blocks per KV head ----
 constexpr int kAttnMaxSplits = 512;
 // qkv [(H + 2 KV) hd] fp32 (the token's row), part [H, kAttnMaxSplits, hd + 2] fp32 scratch, out [H hd].
 void attention_decode(const float* qkv, const AttnParams& p, const bf16* kcache, const bf16* vcache, float* part,
                       bf16* out, cudaStream_t stream);
+// The split step of attention_decode on tensor cores (attention_decode_mma.cu): part as above for
+// `splits` splits; false when it cannot run here (G > 16, hd > 128, compute capability < 8.0).
+bool attention_decode_split_tensor_cores(const float* qkv, const AttnParams& p, const bf16* kcache,
+                                         const bf16* vcache, float* part, int splits, cudaStream_t stream);
 
 // ---- moe.cu (router, prompt path) and experts_decode.cu (decode expert products) -----------------------------------------------------------------------------------
 struct RouterParams {
@@ -93,15 +109,16 @@ void experts_up_decode(const ExpertsDecode& e, const int* ids, int k, const bf16
 // y[r] += sum_s w_s * (down_s[r] . h_s + b) (+ the shared expert, weight 1).
 void experts_down_decode(const ExpertsDecode& e, const int* ids, const float* weights, int k,
                          const bf16* h, int hstride, float* y, cudaStream_t stream);
-// Prompt chunks of 2..kSmallExpertTokens tokens, all on the device (experts_small.cu): groups the
-// T k assignments ids [T, k] by expert (counts [E], offsets [E], perm [T k] token per grouped row,
-// slot [T k] grouped row per assignment), then h [T k, width] = bf16(relu(up x + b)^2) and
-// out [T k, e.out] = down h per grouped row (unweighted; moe_combine weighs and adds the biases).
-// x [T, e.in] bf16. Shared experts are not included.
-constexpr int kSmallExpertTokens = 32;
-void experts_small(const ExpertsDecode& e, int E, const int* ids, int T, int k, const bf16* x, int* counts,
-                   int* offsets, int* perm, int* slot, bf16* h, float* out, cudaStream_t stream);
-// Prefill: out[i, :] = x[rows[i], :]; x [T, cols], out [n, cols].
+// Prompt chunks of 2+ tokens, all on the device (experts_grouped.cu): groups the T k assignments
+// ids [T, k] by expert (counts [E], offsets [E] first grouped row, tiles [E + 1] first row tile of
+// each expert and their total, perm [T k] token per grouped row, slot [T k] grouped row per
+// assignment), then h [T k, width] = bf16(relu(up x + b)^2) and out [T k, e.out] = down h per
+// grouped row (unweighted; moe_combine weighs and adds the biases), on tensor cores. x [T, e.in]
+// bf16. Shared experts are not included. Needs compute capability 8.0
+// (tensor_core_kernels_supported(), launch.cuh).
+void experts_grouped(const ExpertsDecode& e, int E, const int* ids, int T, int k, const bf16* x, int* counts,
+                     int* offsets, int* tiles, int* perm, int* slot, bf16* h, float* out, cudaStream_t stream);
+// Prompt fallback (cards before 8.0): out[i, :] = x[rows[i], :]; x [T, cols], out [n, cols].
 void gather_rows(const bf16* x, const int* rows, int n, int cols, bf16* out, cudaStream_t stream);
 // y[t, c] += sum_j w[t, j] * (down_out[slot[t k + j], c] + down_b[ids[t, j], c]).
 void moe_combine(const float* down_out, const int* slot, const int* ids, const float* weights,

@@ -52,6 +52,11 @@ __device__ __forceinline__ void pdl_enter() {
 // not "0". Read once per device (launch.cpp).
 bool pdl_enabled();
 
+// Whether the current device runs the bf16 tensor-core (wmma) prompt kernels: compute capability 8.0+
+// (experts_grouped.cu, attention_prompt.cu). Below that the prompt paths fall back to cuBLAS per
+// expert and the CUDA-core attention kernel.
+bool tensor_core_kernels_supported();
+
 template <typename... Params, typename... Args>
 void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
                    Args&&... args) {

@@ -1,18 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Mamba-2 mixer pieces between in_proj and the gated norm (spec 2.1 steps 2-5).
+// Mamba-2 causal conv (spec 2.1 step 2); the SSM scan that follows is in mamba_scan.cu.
 //
 // mamba_conv: causal depthwise conv (kernel K) + SiLU over T tokens, continuing from the cached last
 //   K-1 raw (pre-conv) xBC rows. Up to 16 tokens: one thread per channel, sequential over t; longer
 //   chunks: one thread per (channel, token), then a kernel that rolls the state forward. Raw inputs are rounded
 //   to bf16 first so that prefill and token-by-token decode (which reads the bf16 conv state) see the
 //   same values. Bytes: T * conv_dim * (4 in + 4 out) + state 2 * conv_dim * (K-1) * 2.
-// mamba_scan: the SSM recurrence, fp32 state [H, P, N]. Sequential over t (correct first; a chunked
-//   SSD scan is the prefill speed-up), parallel over (head, head-dim row): a warp owns 4 rows of one
-//   head, each lane owns N/32 state entries of each row, so the C contraction is a warp reduction.
-//   Block = 4 warps (16 rows), grid = (H, ceil(P / 16)). Bytes per token: state read + write
-//   (H P N 4 * 2) at decode, x/B/C/dt reads (L2-resident) per step.
-// dt = softplus(dt_raw + dt_bias) in fp32, clamped to (dt_min, dt_max); A = -exp(A_log);
-// y = C . S + D x with x the post-conv x (not dt-scaled).
 // Checked by: tests/gpu (check: prefill all-logits and token-by-token decode vs the CPU reference).
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/kernels.h"
@@ -96,69 +89,6 @@ __global__ void mamba_conv_state_kernel(const float* __restrict__ zxbcdt, int st
     if (j < K - 1) conv_state[std::int64_t(c) * (K - 1) + j] = __float2bfloat16(win[j]);
 }
 
-constexpr int kRowsPerWarp = 4;
-constexpr int kScanWarps = 4;
-
-template <int NPL>  // state entries per lane: N <= 32 * NPL
-__global__ void mamba_scan_kernel(const float* __restrict__ xbc, const float* __restrict__ zxbcdt, int stride,
-                                  int dt_offset, const float* __restrict__ dt_bias,
-                                  const float* __restrict__ A_log, const float* __restrict__ Dp,
-                                  float* __restrict__ state, int T, ScanParams p, float* __restrict__ y) {
-  pdl_enter();
-  const int h = blockIdx.x;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int p0 = (blockIdx.y * kScanWarps + warp) * kRowsPerWarp;
-  if (p0 >= p.P) return;
-  const int g = h / (p.H / p.G);
-  const float A = -expf(A_log[h]);
-  const float Dh = Dp[h];
-  const float dtb = dt_bias[h];
-  const int conv_dim = p.d_inner + 2 * p.G * p.N;
-  float S[kRowsPerWarp][NPL];  // rows p0.., entries n = lane + 32 j
-#pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r)
-#pragma unroll
-    for (int j = 0; j < NPL; ++j) {
-      const int row = p0 + r, n = lane + 32 * j;
-      S[r][j] = (row < p.P && n < p.N) ? state[(std::int64_t(h) * p.P + row) * p.N + n] : 0.0f;
-    }
-  for (int t = 0; t < T; ++t) {
-    const float* xr = xbc + std::int64_t(t) * conv_dim;
-    const float v = zxbcdt[std::int64_t(t) * stride + dt_offset + h] + dtb;
-    float dt = v > 20.0f ? v : log1pf(expf(v));
-    dt = fminf(fmaxf(dt, p.dt_min), p.dt_max);
-    const float dA = expf(dt * A);
-    float Bn[NPL], Cn[NPL];
-#pragma unroll
-    for (int j = 0; j < NPL; ++j) {
-      const int n = lane + 32 * j;
-      Bn[j] = n < p.N ? xr[p.d_inner + g * p.N + n] : 0.0f;
-      Cn[j] = n < p.N ? xr[p.d_inner + p.G * p.N + g * p.N + n] : 0.0f;
-    }
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) {
-      const int row = p0 + r;
-      const float x = row < p.P ? xr[h * p.P + row] : 0.0f;
-      const float dtx = dt * x;
-      float acc = 0.0f;
-#pragma unroll
-      for (int j = 0; j < NPL; ++j) {
-        S[r][j] = fmaf(S[r][j], dA, dtx * Bn[j]);
-        acc = fmaf(S[r][j], Cn[j], acc);
-      }
-      acc = warp_sum(acc);
-      if (lane == 0 && row < p.P) y[std::int64_t(t) * p.d_inner + h * p.P + row] = acc + Dh * x;
-    }
-  }
-#pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r)
-#pragma unroll
-    for (int j = 0; j < NPL; ++j) {
-      const int row = p0 + r, n = lane + 32 * j;
-      if (row < p.P && n < p.N) state[(std::int64_t(h) * p.P + row) * p.N + n] = S[r][j];
-    }
-}
-
 }  // namespace
 
 void mamba_conv(const float* zxbcdt, int stride, int offset, int conv_dim, int K, const float* conv_w,
@@ -175,26 +105,6 @@ void mamba_conv(const float* zxbcdt, int stride, int offset, int conv_dim, int K
   LS_LAUNCH_CHECK();
   launch_kernel(mamba_conv_state_kernel, (conv_dim + 127) / 128, 128, 0, stream, zxbcdt, stride, offset, conv_dim, K,
                 conv_state, T);
-  LS_LAUNCH_CHECK();
-}
-
-void mamba_scan(const float* xbc, const float* zxbcdt, int stride, int dt_offset, const float* dt_bias,
-                const float* A_log, const float* D, float* state, int T, const ScanParams& p, float* y,
-                cudaStream_t stream) {
-  const int rows_per_block = kRowsPerWarp * kScanWarps;
-  dim3 grid(p.H, (p.P + rows_per_block - 1) / rows_per_block);
-  dim3 block(32 * kScanWarps);
-  if (p.N <= 32) {
-    launch_kernel(mamba_scan_kernel<1>, grid, block, 0, stream, xbc, zxbcdt, stride, dt_offset, dt_bias, A_log, D, state, T, p, y);
-  } else if (p.N <= 64) {
-    launch_kernel(mamba_scan_kernel<2>, grid, block, 0, stream, xbc, zxbcdt, stride, dt_offset, dt_bias, A_log, D, state, T, p, y);
-  } else if (p.N <= 128) {
-    launch_kernel(mamba_scan_kernel<4>, grid, block, 0, stream, xbc, zxbcdt, stride, dt_offset, dt_bias, A_log, D, state, T, p, y);
-  } else if (p.N <= 256) {
-    launch_kernel(mamba_scan_kernel<8>, grid, block, 0, stream, xbc, zxbcdt, stride, dt_offset, dt_bias, A_log, D, state, T, p, y);
-  } else {
-    throw Error("ssm_state_size " + std::to_string(p.N) + " is not supported (at most 256)");
-  }
   LS_LAUNCH_CHECK();
 }
 
