@@ -6,7 +6,7 @@
 
 namespace logitscope::gui {
 
-EngineController::EngineController(QObject* parent) : QObject(parent), worker_(new EngineWorker) {
+EngineController::EngineController(QObject* parent) : WorkerSignals(parent), worker_(new EngineWorker) {
   register_engine_types();
   thread_.setObjectName(QStringLiteral("logitscope-engine"));
   worker_->moveToThread(&thread_);
@@ -15,29 +15,35 @@ EngineController::EngineController(QObject* parent) : QObject(parent), worker_(n
   // signals are delivered on the GUI thread.
   connect(this, &EngineController::load_requested, worker_, &EngineWorker::load, Qt::QueuedConnection);
   connect(this, &EngineController::generate_requested, worker_, &EngineWorker::generate, Qt::QueuedConnection);
-  connect(worker_, &EngineWorker::load_progress, this, &EngineController::load_progress, Qt::QueuedConnection);
-  connect(worker_, &EngineWorker::loaded, this, [this](const ModelSummary& summary) {
+  wire(worker_, Qt::QueuedConnection, false);
+  thread_.start();
+}
+
+void EngineController::wire(WorkerSignals* worker, Qt::ConnectionType type, bool remote) {
+  connect(worker, &WorkerSignals::load_progress, this, &EngineController::load_progress, type);
+  connect(worker, &WorkerSignals::loaded, this, [this, remote](const ModelSummary& summary) {
     loading_ = false;
+    if (remote) remote_active_ = true;
     set_busy(false);
     emit loaded(summary);
-  }, Qt::QueuedConnection);
-  connect(worker_, &EngineWorker::load_failed, this, [this](const QString& message) {
+  }, type);
+  connect(worker, &WorkerSignals::load_failed, this, [this, remote](const QString& message) {
     loading_ = false;
+    if (remote) remote_active_ = false;
     set_busy(false);
     emit load_failed(message);
-  }, Qt::QueuedConnection);
-  connect(worker_, &EngineWorker::prompt_ready, this, &EngineController::prompt_ready, Qt::QueuedConnection);
-  connect(worker_, &EngineWorker::tokens, this, &EngineController::tokens, Qt::QueuedConnection);
-  connect(worker_, &EngineWorker::preview, this, &EngineController::preview, Qt::QueuedConnection);
-  connect(worker_, &EngineWorker::finished, this, [this](const GenerationStats& stats) {
+  }, type);
+  connect(worker, &WorkerSignals::prompt_ready, this, &EngineController::prompt_ready, type);
+  connect(worker, &WorkerSignals::tokens, this, &EngineController::tokens, type);
+  connect(worker, &WorkerSignals::preview, this, &EngineController::preview, type);
+  connect(worker, &WorkerSignals::finished, this, [this](const GenerationStats& stats) {
     if (stats.request == current_) set_busy(false);
     emit finished(stats);
-  }, Qt::QueuedConnection);
-  connect(worker_, &EngineWorker::failed, this, [this](quint64 request, const QString& message) {
+  }, type);
+  connect(worker, &WorkerSignals::failed, this, [this](quint64 request, const QString& message) {
     if (request == current_) set_busy(false);
     emit failed(request, message);
-  }, Qt::QueuedConnection);
-  thread_.start();
+  }, type);
 }
 
 EngineController::~EngineController() {

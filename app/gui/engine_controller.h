@@ -11,6 +11,7 @@
 #include <stop_token>
 
 #include "engine_types.h"
+#include "worker_signals.h"
 
 namespace logitscope::gui {
 
@@ -18,7 +19,7 @@ class EngineWorker;
 class RemoteWorker;
 struct RemoteConfig;
 
-class EngineController : public QObject {
+class EngineController : public WorkerSignals {
   Q_OBJECT
  public:
   explicit EngineController(QObject* parent = nullptr);
@@ -41,20 +42,15 @@ class EngineController : public QObject {
   // To the worker (queued).
   void load_requested(const logitscope::gui::LoadRequest& request);
   void generate_requested(const logitscope::gui::GenerateRequest& request);
-  // From the worker, re-emitted on the GUI thread.
-  void load_progress(const logitscope::gui::LoadProgressInfo& progress);
-  void loaded(const logitscope::gui::ModelSummary& summary);
-  void load_failed(const QString& message);
-  void prompt_ready(const logitscope::gui::PromptInfo& info);
-  void tokens(const logitscope::gui::TokenBatch& batch);
-  void preview(const logitscope::gui::NextPreview& preview);
-  void finished(const logitscope::gui::GenerationStats& stats);
-  void failed(quint64 request, const QString& message);
+  // The worker's answers (WorkerSignals) are re-emitted on the GUI thread; and:
   void busy_changed(bool busy);
 
  private:
   void set_busy(bool busy);
   void attach_remote();  // remote_controller.cpp
+  // Re-emits a worker's answers with the busy/loading bookkeeping; a remote worker's loaded() also
+  // makes it the active one.
+  void wire(WorkerSignals* worker, Qt::ConnectionType type, bool remote);
 
   RemoteWorker* remote_ = nullptr;
   bool remote_active_ = false;

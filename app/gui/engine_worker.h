@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Lives on the engine thread and owns the model and the session. Every request arrives as a queued
-// slot call and every result leaves as a queued signal carrying plain values; errors become
-// signals with the engine's message, never exceptions across the thread boundary.
+// slot call and every result leaves as a queued signal (worker_signals.h) carrying plain values;
+// errors become signals with the engine's message, never exceptions across the thread boundary.
 #pragma once
 
 #include <QElapsedTimer>
@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "engine_types.h"
+#include "worker_signals.h"
 
 namespace logitscope {
 class Model;
@@ -19,7 +20,7 @@ class Session;
 
 namespace logitscope::gui {
 
-class EngineWorker : public QObject {
+class EngineWorker : public WorkerSignals {
   Q_OBJECT
  public:
   EngineWorker();
@@ -29,16 +30,6 @@ class EngineWorker : public QObject {
   void load(const logitscope::gui::LoadRequest& request);
   void generate(const logitscope::gui::GenerateRequest& request);
   void unload();
-
- signals:
-  void load_progress(const logitscope::gui::LoadProgressInfo& progress);
-  void loaded(const logitscope::gui::ModelSummary& summary);
-  void load_failed(const QString& message);
-  void prompt_ready(const logitscope::gui::PromptInfo& info);
-  void tokens(const logitscope::gui::TokenBatch& batch);
-  void preview(const logitscope::gui::NextPreview& preview);
-  void finished(const logitscope::gui::GenerationStats& stats);
-  void failed(quint64 request, const QString& message);
 
  private:
   void run_request(const GenerateRequest& request, GenerationStats* stats);

@@ -9,29 +9,7 @@ namespace logitscope::gui {
 
 void EngineController::attach_remote() {
   remote_ = new RemoteWorker(this);
-  connect(remote_, &RemoteWorker::loaded, this, [this](const ModelSummary& summary) {
-    loading_ = false;
-    remote_active_ = true;
-    set_busy(false);
-    emit loaded(summary);
-  });
-  connect(remote_, &RemoteWorker::load_failed, this, [this](const QString& message) {
-    loading_ = false;
-    remote_active_ = false;
-    set_busy(false);
-    emit load_failed(message);
-  });
-  connect(remote_, &RemoteWorker::prompt_ready, this, &EngineController::prompt_ready);
-  connect(remote_, &RemoteWorker::tokens, this, &EngineController::tokens);
-  connect(remote_, &RemoteWorker::preview, this, &EngineController::preview);
-  connect(remote_, &RemoteWorker::finished, this, [this](const GenerationStats& stats) {
-    if (stats.request == current_) set_busy(false);
-    emit finished(stats);
-  });
-  connect(remote_, &RemoteWorker::failed, this, [this](quint64 request, const QString& message) {
-    if (request == current_) set_busy(false);
-    emit failed(request, message);
-  });
+  wire(remote_, Qt::AutoConnection, true);  // same thread: direct
 }
 
 void EngineController::connect_remote(const RemoteConfig& config) {

@@ -27,7 +27,7 @@ QString stop_reason_from_finish(const QString& finish, bool stepping) {
 
 }  // namespace
 
-RemoteWorker::RemoteWorker(QObject* parent) : QObject(parent) {}
+RemoteWorker::RemoteWorker(QObject* parent) : WorkerSignals(parent) {}
 
 RemoteWorker::~RemoteWorker() {
   if (run_ && run_->reply) {

@@ -30,6 +30,7 @@
 #include "remote_client.h"
 #include "remote_events.h"
 #include "remote_sse_parser.h"
+#include "worker_signals.h"
 
 class QNetworkReply;
 
@@ -40,7 +41,7 @@ class Tokenizer;
 
 namespace logitscope::gui {
 
-class RemoteWorker : public QObject {
+class RemoteWorker : public WorkerSignals {
   Q_OBJECT
  public:
   explicit RemoteWorker(QObject* parent = nullptr);
@@ -57,15 +58,6 @@ class RemoteWorker : public QObject {
   // The key can change while connected (a revoked or rotated key); tests use it too.
   void set_api_key(const QString& key);
   bool has_extension() const { return extension_; }
-
- signals:
-  void loaded(const logitscope::gui::ModelSummary& summary);
-  void load_failed(const QString& message);
-  void prompt_ready(const logitscope::gui::PromptInfo& info);
-  void tokens(const logitscope::gui::TokenBatch& batch);
-  void preview(const logitscope::gui::NextPreview& preview);
-  void finished(const logitscope::gui::GenerationStats& stats);
-  void failed(quint64 request, const QString& message);
 
  private:
   enum class Kind { Chat, Probe, Steps };

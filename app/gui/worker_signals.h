@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The answers every engine worker gives, local (EngineWorker, on the engine thread) or remote
+// (RemoteWorker, over HTTP): one signal set, so EngineController wires either the same way and the
+// conversation driver and the widgets cannot tell them apart.
+#pragma once
+
+#include <QObject>
+
+#include "engine_types.h"
+
+namespace logitscope::gui {
+
+class WorkerSignals : public QObject {
+  Q_OBJECT
+ public:
+  using QObject::QObject;
+
+ signals:
+  void load_progress(const logitscope::gui::LoadProgressInfo& progress);  // local loads only
+  void loaded(const logitscope::gui::ModelSummary& summary);
+  void load_failed(const QString& message);
+  void prompt_ready(const logitscope::gui::PromptInfo& info);
+  void tokens(const logitscope::gui::TokenBatch& batch);
+  void preview(const logitscope::gui::NextPreview& preview);
+  void finished(const logitscope::gui::GenerationStats& stats);
+  void failed(quint64 request, const QString& message);
+};
+
+}  // namespace logitscope::gui
