@@ -23,10 +23,12 @@
 #include "main_window.h"
 #include "message_view.h"
 #include "settings_panel.h"
+#include "event_loop_heartbeat.h"
 #include "test_support.h"
 
 using namespace logitscope;
 using namespace logitscope::gui;
+using logitscope::test::EventLoopHeartbeat;
 
 namespace {
 
@@ -44,12 +46,6 @@ std::vector<int> ids_of(const std::vector<TokenEvent>& events) {
   std::vector<int> out;
   for (const auto& e : events) out.push_back(e.id);
   return out;
-}
-
-double thread_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
 }
 
 QString ids_text(const std::vector<int>& ids) {
@@ -145,22 +141,14 @@ class TestEngineWindow : public QObject {
   void send_streams_tokens() {
     QSignalSpy batches(window_->engine(), &EngineController::tokens);
     // The window must keep answering while the engine works: a 5 ms heartbeat records the gaps.
-    QElapsedTimer clock;
-    clock.start();
-    qint64 last = 0, worst = 0;
-    QTimer heartbeat;
-    heartbeat.setInterval(5);
-    connect(&heartbeat, &QTimer::timeout, [&] {
-      worst = std::max(worst, clock.elapsed() - last);
-      last = clock.elapsed();
-    });
+    EventLoopHeartbeat heartbeat;
     heartbeat.start();
     window_->chat()->set_input_text(ids_text(prompt_));
     window_->send_or_step(-1);
     QVERIFY(window_->engine()->busy());
     QVERIFY(wait_idle());
     heartbeat.stop();
-    qInfo("longest event-loop gap while generating: %lld ms", worst);
+    qInfo("longest event-loop gap while generating: %lld ms", heartbeat.worst_wall_ms());
     QVERIFY(batches.count() >= 1);
     // The reply is the reference greedy continuation (HF transformers, golden.json).
     const auto events = current_events();
@@ -301,28 +289,16 @@ class TestEngineWindow : public QObject {
     // While tokens stream, a 5 ms heartbeat on the GUI thread records how long the event loop was
     // away: wall time, and this thread's own CPU time (the wall figure also counts time the OS
     // gave the engine thread and other processes on a small machine).
-    QElapsedTimer clock;
-    clock.start();
-    qint64 last = 0, worst = 0;
-    double last_cpu = thread_cpu_ms(), worst_cpu = 0.0;
-    QTimer heartbeat;
-    heartbeat.setTimerType(Qt::PreciseTimer);
-    heartbeat.setInterval(5);
-    connect(&heartbeat, &QTimer::timeout, [&] {
-      const double cpu = thread_cpu_ms();
-      worst = std::max(worst, clock.elapsed() - last);
-      worst_cpu = std::max(worst_cpu, cpu - last_cpu);
-      last = clock.elapsed();
-      last_cpu = cpu;
-    });
+    EventLoopHeartbeat heartbeat;
     heartbeat.start();
     QTest::keyClick(input, Qt::Key_Return, Qt::ControlModifier);
     QVERIFY(window_->engine()->busy());
     QTRY_VERIFY_WITH_TIMEOUT(window_->store()->size() >= 200, 60000);
     heartbeat.stop();
     qInfo("%zu tokens streamed; longest event-loop gap %lld ms wall, %.1f ms GUI-thread CPU",
-          window_->store()->size(), worst, worst_cpu);
-    QVERIFY2(worst_cpu <= 50.0, qPrintable(QStringLiteral("GUI thread busy for %1 ms at a stretch").arg(worst_cpu)));
+          window_->store()->size(), heartbeat.worst_wall_ms(), heartbeat.worst_cpu_ms());
+    QVERIFY2(heartbeat.worst_cpu_ms() <= 50.0,
+             qPrintable(QStringLiteral("GUI thread busy for %1 ms at a stretch").arg(heartbeat.worst_cpu_ms())));
     QElapsedTimer stop_clock;
     stop_clock.start();
     QTest::keyClick(input, Qt::Key_Escape);

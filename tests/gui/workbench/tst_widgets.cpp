@@ -35,21 +35,17 @@
 #include "test_support.h"
 #include "token_format.h"
 #include "token_strip.h"
+#include "event_loop_heartbeat.h"
 #include "topk_view.h"
 
 using namespace logitscope;
 using namespace logitscope::widgets;
+using logitscope::test::EventLoopHeartbeat;
 
 namespace {
 
 QString fixture(const char* name) {
   return QString::fromStdString((test::fixtures_dir() / "models" / name).string());
-}
-
-double thread_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
 }
 
 // The 1-minute load average, or 0 where /proc/loadavg is absent.
@@ -477,25 +473,9 @@ class TestWidgets : public QObject {
       chat->update_message(1, conversation.messages[1]);
     });
 
-    // The heartbeat: a 5 ms timer whose gaps are the event loop's stalls.
-    // Wall-clock gaps include time the OS gave to other processes; on a loaded machine (the build
-    // machine runs several compilers) that says nothing about our code, so the CPU time this thread
-    // spent inside each gap is measured too.
+    // The heartbeat (event_loop_heartbeat.h): wall and this thread's CPU time of the longest stall.
     QElapsedTimer clock;
-    clock.start();
-    qint64 last = 0, worst = 0;
-    double last_cpu = thread_cpu_ms(), worst_cpu = 0.0;
-    QTimer heartbeat;
-    heartbeat.setTimerType(Qt::PreciseTimer);
-    heartbeat.setInterval(5);
-    connect(&heartbeat, &QTimer::timeout, [&] {
-      const qint64 now = clock.elapsed();
-      const double cpu = thread_cpu_ms();
-      worst = std::max(worst, now - last);
-      worst_cpu = std::max(worst_cpu, cpu - last_cpu);
-      last = now;
-      last_cpu = cpu;
-    });
+    EventLoopHeartbeat heartbeat;
     // The feeder: as the engine's queued signals would, two tokens every 5 ms.
     std::size_t next = 0;
     QTimer feeder;
@@ -507,8 +487,7 @@ class TestWidgets : public QObject {
         answer += visible_token(events[next]);
       }
     });
-    last = clock.elapsed();
-    last_cpu = thread_cpu_ms();
+    clock.start();
     heartbeat.start();
     feeder.start();
     QTRY_VERIFY_WITH_TIMEOUT(next == events.size(), 20000);
@@ -518,12 +497,16 @@ class TestWidgets : public QObject {
     const double load = system_load();
     const bool loaded = load > double(QThread::idealThreadCount());
     qInfo("streamed %zu events in %lld ms; longest event-loop gap %lld ms wall, %.1f ms of this thread's CPU; "
-          "load average %.1f on %d cores", events.size(), clock.elapsed(), worst, worst_cpu, load,
+          "load average %.1f on %d cores", events.size(), clock.elapsed(), heartbeat.worst_wall_ms(), heartbeat.worst_cpu_ms(), load,
           QThread::idealThreadCount());
     QCOMPARE(strip->chip_count(), int(events.size()));
     QCOMPARE(entropy->point_count(), int(events.size()));
-    QVERIFY2(worst_cpu <= 50.0, qPrintable(QStringLiteral("the GUI thread worked %1 ms without returning to the event loop").arg(worst_cpu)));
-    if (!loaded) QVERIFY2(worst <= 50, qPrintable(QStringLiteral("event loop stalled for %1 ms").arg(worst)));
+    QVERIFY2(heartbeat.worst_cpu_ms() <= 50.0,
+             qPrintable(QStringLiteral("the GUI thread worked %1 ms without returning to the event loop")
+                            .arg(heartbeat.worst_cpu_ms())));
+    if (!loaded)
+      QVERIFY2(heartbeat.worst_wall_ms() <= 50,
+               qPrintable(QStringLiteral("event loop stalled for %1 ms").arg(heartbeat.worst_wall_ms())));
   }
 };
 
