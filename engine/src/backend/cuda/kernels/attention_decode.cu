@@ -36,6 +36,13 @@ int splits_for(int max_ctx) {
   return s < kMinSplits ? kMinSplits : (s > kAttnMaxSplits ? kAttnMaxSplits : s);
 }
 
+// The tensor-core splits take 4 tiles of 64 keys each at long contexts (Q is staged once per block,
+// and a 32k context is one wave of 256 blocks on an H100): ceil(max_ctx / 256) within [32, 512].
+int splits_for_tensor_cores(int max_ctx) {
+  const int s = (max_ctx + 255) / 256;
+  return s < 32 ? 32 : (s > kAttnMaxSplits ? kAttnMaxSplits : s);
+}
+
 // out[i] = row[d0 + i] for i < DPL (0 past hd); one vector load when the entries are whole and aligned.
 template <int DPL>
 __device__ __forceinline__ void load_entries(const bf16* __restrict__ row, int d0, int hd, bool vec, float (&out)[DPL]) {
@@ -204,10 +211,11 @@ attention_decode_combine(const float* __restrict__ part, AttnParams p, int split
 template <int DPL>
 void launch(const float* qkv, const AttnParams& p, const bf16* kc, const bf16* vc, float* part, bf16* out,
             cudaStream_t stream) {
-  const int splits = splits_for(p.max_ctx);
+  int splits = splits_for_tensor_cores(p.max_ctx);
   const int G = p.H / p.KV;
   const int warps = (G + kHeadsPerWarp - 1) / kHeadsPerWarp;
   if (!attention_decode_split_tensor_cores(qkv, p, kc, vc, part, splits, stream)) {
+    splits = splits_for(p.max_ctx);
     launch_kernel(attention_decode_split<DPL>, dim3(p.KV, splits), 32 * warps, 0, stream, qkv, p, kc, vc, part, splits);
     LS_LAUNCH_CHECK();
   }

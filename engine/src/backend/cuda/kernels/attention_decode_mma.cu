@@ -4,7 +4,8 @@
 // products instead of one warp reduction per (key, head).
 //
 // attention_decode_split_mma<HDP>: grid (KV, splits), block = 4 warps, the same splits and the same
-//   partial format as attention_decode_split (attention_decode.cu, whose combine kernel finishes).
+//   partial format as attention_decode_split (attention_decode.cu, whose combine kernel finishes);
+//   ~256 keys per split at long contexts (splits_for_tensor_cores), Q staged once per block.
 //   The block's keys pass through shared memory 64 at a time (cp.async, zero past the run); warp w
 //   takes keys 16w .. 16w + 15 of each tile: S = Q K^T (16 heads x 16 keys; q = hi + lo in bf16),
 //   an online softmax per head in fp32, P V with p = hi + lo, folded into its rows of O (a lane
@@ -43,6 +44,7 @@ struct DecodeLayout {
   static constexpr int pBytes = round128(2 * kRows * pLd * 2);
   static constexpr int mergeBytes = kWarps * kRows * (HDP + 2) * 4;  // reuses the K, V tiles
   static_assert(mergeBytes <= 2 * kvBytes, "the merge buffer must fit in the K and V tiles");
+  static_assert(2 * kRows * kvLd * 2 <= kvBytes, "Q (hi and lo) is staged in the K tile");
   static constexpr int total = 2 * kvBytes + kWarps * (wBytes + pBytes);
 };
 
@@ -69,10 +71,25 @@ attention_decode_split_mma(const float* __restrict__ qkv, AttnParams p, const bf
   const float scale = rsqrtf(float(p.hd));
 
   // Q: row r = head kvh G + r (zero past G), scaled, as hi + lo bf16 fragments (staged through sW).
+  // Staged once per block in the K tile (before the first K rows arrive), then every warp takes
+  // its fragments.
   QSplit<HDP> q;
-  load_q_split<HDP>(
-      reinterpret_cast<bf16*>(sW),
-      [&](int r, int d) { return (r < G && d < p.hd) ? qkv[(kvh * G + r) * p.hd + d] * scale : 0.0f; }, lane, q);
+  {
+    constexpr int ld = HDP + 8;
+    bf16* stage = sK;  // [2][16][ld]: hi rows, then lo rows
+    for (int i = threadIdx.x; i < kRows * HDP; i += blockDim.x) {
+      const int r = i / HDP, d = i % HDP;
+      const float v = (r < G && d < p.hd) ? qkv[(kvh * G + r) * p.hd + d] * scale : 0.0f;
+      split_bf16(v, stage[r * ld + d], stage[(kRows + r) * ld + d]);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int f = 0; f < HDP / 16; ++f) {
+      wmma::load_matrix_sync(q.f[0][f], stage + f * 16, ld);
+      wmma::load_matrix_sync(q.f[1][f], stage + kRows * ld + f * 16, ld);
+    }
+    __syncthreads();  // the K tile is staged next
+  }
 
   const int r = lane / 2, half = lane % 2;  // this lane's head row and half of it
   const bf16* kb = kc + std::int64_t(kvh) * p.max_ctx * p.hd;
