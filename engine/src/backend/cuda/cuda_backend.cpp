@@ -55,6 +55,9 @@ CudaCheckpoint::~CudaCheckpoint() {
 CudaBackend::CudaBackend(DeviceModel model, std::int64_t max_context)
     : model_(std::move(model)), max_context_(max_context) {
   LS_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  LS_CUDA(cudaStreamCreateWithFlags(&side_stream_, cudaStreamNonBlocking));
+  LS_CUDA(cudaEventCreateWithFlags(&ev_fork_, cudaEventDisableTiming));
+  LS_CUDA(cudaEventCreateWithFlags(&ev_join_, cudaEventDisableTiming));
   if (cublasCreate(&cublas_) != CUBLAS_STATUS_SUCCESS) throw Error("cuBLAS could not be initialised");
   LS_CUBLAS(cublasSetStream(cublas_, stream_));
   int dev = 0;
@@ -70,6 +73,7 @@ CudaBackend::CudaBackend(DeviceModel model, std::int64_t max_context)
   LS_CUDA(cudaEventCreateWithFlags(&step_copied_, cudaEventDisableTiming));
   LS_CUDA(cudaEventRecord(step_copied_, stream_));
   if (const char* g = std::getenv("LOGITSCOPE_CUDA_GRAPHS"); g && std::string(g) == "0") use_graphs_ = false;
+  if (const char* g = std::getenv("LOGITSCOPE_SHARED_STREAM"); g && std::string(g) == "0") shared_side_ = false;
   const char* pe = std::getenv("LOGITSCOPE_PROMPT_EXPERTS");
   const std::string pe_mode = pe ? pe : "";
   if (pe_mode == "cublas_grouped") prompt_experts_ = PromptExperts::CublasGrouped;
@@ -81,9 +85,13 @@ CudaBackend::~CudaBackend() {
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
   if (step_copied_) cudaEventDestroy(step_copied_);
   for (auto e : prof_events_) cudaEventDestroy(e);
+  if (side_stream_) cudaStreamSynchronize(side_stream_);
+  if (ev_fork_) cudaEventDestroy(ev_fork_);
+  if (ev_join_) cudaEventDestroy(ev_join_);
   if (cublas_) cublasDestroy(cublas_);  // before its workspace goes
   free_workspace(ws_);
   if (model_.arena) cudaFree(model_.arena);
+  if (side_stream_) cudaStreamDestroy(side_stream_);
   if (stream_) cudaStreamDestroy(stream_);
 }
 
@@ -195,6 +203,18 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
   const ModelConfig& c = model_.cfg;
   const int E = c.n_routed_experts, k = c.num_experts_per_tok, hid = int(c.hidden_size);
   const int latent = c.moe_latent_size;
+  // Decode: the shared expert does not depend on the routing; it runs on the side stream while the
+  // router, top-k and the routed up products run here, and experts_down adds its output.
+  const bool shared_side = T == 1 && shared_side_ && L.experts.shared_up != nullptr;
+  if (shared_side) {
+    const DFfn& f = L.shared;
+    LS_CUDA(cudaEventRecord(ev_fork_, stream_));
+    LS_CUDA(cudaStreamWaitEvent(side_stream_, ev_fork_, 0));
+    gemv_bf16(f.up.w, f.up.b, ws_.normed, ws_.shared_h, f.up.rows, f.up.cols, false, side_stream_);
+    relu2_rows(ws_.shared_h, nullptr, nullptr, 1, f.up.rows, ws_.shared_act, side_stream_);
+    gemv_bf16(f.down.w, f.down.b, ws_.shared_act, ws_.shared_out, f.down.rows, f.down.cols, false, side_stream_);
+    LS_CUDA(cudaEventRecord(ev_join_, side_stream_));
+  }
   // Router: fp32 accumulate over bf16 activations, fp32 logits [T, E].
   mark("moe.router", std::uint64_t(E) * hid * (L.router_f32 ? 4 : 2));
   if (L.router_f32) {
@@ -222,12 +242,19 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
   float* routed_out = latent > 0 ? ws_.routed : ws_.resid;
   if (T == 1) {
     // Shared expert rides in the same launches unless it lives in a different space (latent).
-    const ExpertsDecode& x = L.experts;
+    ExpertsDecode x = L.experts;
+    if (shared_side) {
+      x.shared_up = x.shared_down = nullptr;
+      x.shared_up_b = x.shared_down_b = nullptr;
+      x.shared_width = 0;
+    }
     const std::uint64_t mats = std::uint64_t(k) * x.width * x.in * 2 + std::uint64_t(x.shared_width) * x.in * 2;
     mark("moe.experts_up", mats + std::uint64_t(x.in) * 2);
-    experts_up_decode(L.experts, ids, k, xe, ws_.h_dec, ws_.hstride, stream_);
+    experts_up_decode(x, ids, k, xe, ws_.h_dec, ws_.hstride, stream_);
+    if (shared_side) LS_CUDA(cudaStreamWaitEvent(stream_, ev_join_, 0));
     mark("moe.experts_down", mats + std::uint64_t(x.out) * 8);
-    experts_down_decode(L.experts, ids, wts, k, ws_.h_dec, ws_.hstride, routed_out, stream_);
+    experts_down_decode(x, ids, wts, k, ws_.h_dec, ws_.hstride, shared_side ? ws_.shared_out : nullptr, routed_out,
+                        stream_);
   } else if (prompt_experts_ == PromptExperts::Auto) {
     // A prompt chunk: grouped on the device, two tensor-core grouped products (experts_grouped.cu).
     // From 2 tokens on: at 28 tokens they stream the ~3/4 of the experts a prompt uses faster than

@@ -48,6 +48,9 @@ struct Workspace {
   void** gptrs = nullptr;       // [6 E] matrix pointers of cublasGemmGroupedBatchedEx
   int* e_tiles = nullptr;       // [E + 1] first row tile of each expert, total (grouped products)
   bf16* h_dec = nullptr;        // [k + 1, hstride] decode expert intermediates
+  float* shared_h = nullptr;    // [shared width] decode shared expert, up products (side stream)
+  bf16* shared_act = nullptr;   // [shared width] ... relu^2
+  float* shared_out = nullptr;  // [hidden] ... down products, added by experts_down_decode
   int hstride = 0;
   void* cublas_ws = nullptr;    // [kCublasWorkspaceBytes] cuBLAS's workspace, ours so it never allocates mid-run
   float* attn_part = nullptr;   // [H, kAttnMaxSplits, hd + 2] decode attention partials
@@ -157,6 +160,11 @@ class CudaBackend final : public Backend {
   std::string device_name_;
   std::mutex mutex_;
   bool use_graphs_ = true;
+  // Decode: the shared expert of a MoE layer runs on a second stream (a parallel branch of the
+  // graph) while the router, top-k and routed up products run (LOGITSCOPE_SHARED_STREAM=0: off).
+  bool shared_side_ = true;
+  cudaStream_t side_stream_ = nullptr;
+  cudaEvent_t ev_fork_ = nullptr, ev_join_ = nullptr;
   // How prompt chunks of more than one token run their routed experts (LOGITSCOPE_PROMPT_EXPERTS):
   // Auto: grouped on the device, tensor-core grouped products (experts_grouped.cu; before compute
   // capability 8.0 the Cublas path); Cublas ("cublas"): the assignments grouped on the host after a

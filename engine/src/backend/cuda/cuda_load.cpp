@@ -80,6 +80,9 @@ void layout_workspace(const ModelConfig& c, std::int64_t max_context, char* base
   w.gptrs = a.take<void*>(6 * std::int64_t(std::max(1, c.n_routed_experts)));
   w.hstride = int((std::max(c.moe_intermediate_size, c.moe_shared_expert_intermediate_size) + 7) / 8 * 8);
   w.h_dec = a.take<bf16>((k + 1) * std::int64_t(std::max(w.hstride, 8)));
+  w.shared_h = a.take<float>(std::max(1, c.moe_shared_expert_intermediate_size));
+  w.shared_act = a.take<bf16>(std::max(1, c.moe_shared_expert_intermediate_size));
+  w.shared_out = a.take<float>(hid);
   w.cublas_ws = a.take<char>(std::int64_t(kCublasWorkspaceBytes));
   w.attn_part = a.take<float>(std::int64_t(std::max(1, c.num_attention_heads)) * kAttnMaxSplits * (c.head_dim + 2));
   w.logits = a.take<float>(std::int64_t(w.logit_rows) * V);

@@ -12,6 +12,8 @@
 //   every (row, expert) product runs in parallel instead of 7 in series per warp (v1). The warps'
 //   partial sums meet in shared memory and one thread adds them in a fixed order (deterministic).
 //   Block = 32 (k + 2) threads (k <= 30).
+// At decode the backend runs the shared expert on a side stream instead (cuda_backend.cpp, moe();
+// its output comes in as `extra`); the shared slot here serves LOGITSCOPE_SHARED_STREAM=0.
 // Bytes: the k routed experts' up and down matrices + the shared expert's, each read once, + x, h.
 // Checked by: tests/gpu (check: decode logits and routing vs the CPU reference, every fixture).
 #include "backend/cuda/common.cuh"
@@ -81,7 +83,8 @@ experts_up_kernel(ExpertsDecode e, const int* __restrict__ ids, int k, int block
 }
 
 __global__ void experts_down_kernel(ExpertsDecode e, const int* __restrict__ ids, const float* __restrict__ wts,
-                                    int k, const bf16* __restrict__ h, int hstride, float* __restrict__ y, bool vec) {
+                                    int k, const bf16* __restrict__ h, int hstride, const float* __restrict__ extra,
+                                    float* __restrict__ y, bool vec) {
   pdl_enter();
   __shared__ float part[32][kDownRows];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
@@ -126,7 +129,7 @@ __global__ void experts_down_kernel(ExpertsDecode e, const int* __restrict__ ids
     if (e.down_b)
       for (int s = 0; s < k; ++s) bias += wts[s] * e.down_b[std::int64_t(ids[s]) * e.out + row];
     if (e.shared_down && e.shared_down_b) bias += e.shared_down_b[row];
-    y[row] += sum + bias;
+    y[row] += sum + bias + (extra ? extra[row] : 0.0f);
   }
 }
 
@@ -144,12 +147,12 @@ void experts_up_decode(const ExpertsDecode& e, const int* ids, int k, const bf16
 }
 
 void experts_down_decode(const ExpertsDecode& e, const int* ids, const float* weights, int k, const bf16* h,
-                         int hstride, float* y, cudaStream_t stream) {
+                         int hstride, const float* extra, float* y, cudaStream_t stream) {
   if (k + 2 > 32) throw Error("num_experts_per_tok " + std::to_string(k) + " is too large for the decode experts (30 max)");
   const bool vec = e.width % 8 == 0 && hstride % 8 == 0 && (!e.shared_down || e.shared_width % 8 == 0);
   const int warps = k + (e.shared_down ? 2 : 0);
   launch_kernel(experts_down_kernel, (e.out + kDownRows - 1) / kDownRows, 32 * warps, 0, stream, e, ids, weights, k, h,
-                hstride, y, vec);
+                hstride, extra, y, vec);
   LS_LAUNCH_CHECK();
 }
 

@@ -106,9 +106,10 @@ struct ExpertsDecode {
 };
 void experts_up_decode(const ExpertsDecode& e, const int* ids, int k, const bf16* x, bf16* h,
                        int hstride, cudaStream_t stream);
-// y[r] += sum_s w_s * (down_s[r] . h_s + b) (+ the shared expert, weight 1).
+// y[r] += sum_s w_s * (down_s[r] . h_s + b) (+ the shared expert, weight 1) + extra[r] (extra
+// [out] fp32 or null: the shared expert's output when it ran on its own).
 void experts_down_decode(const ExpertsDecode& e, const int* ids, const float* weights, int k,
-                         const bf16* h, int hstride, float* y, cudaStream_t stream);
+                         const bf16* h, int hstride, const float* extra, float* y, cudaStream_t stream);
 // Prompt chunks of 2+ tokens, all on the device (experts_grouped.cu): groups the T k assignments
 // ids [T, k] by expert (counts [E], offsets [E] first grouped row, tiles [E + 1] first row tile of
 // each expert and their total, perm [T k] token per grouped row, slot [T k] grouped row per
