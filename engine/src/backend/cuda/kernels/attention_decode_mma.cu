@@ -206,9 +206,7 @@ void launch_split(const float* qkv, const AttnParams& p, const bf16* kc, const b
 void configure_attention_decode_mma() {
   if (!tensor_core_kernels_supported()) return;
   for_each_head_dim([](auto hdp) {
-    constexpr int HDP = decltype(hdp)::value;
-    LS_CUDA(cudaFuncSetAttribute(attention_decode_split_mma<HDP>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 DecodeLayout<HDP>::total));
+    allow_shared_memory(attention_decode_split_mma<hdp.value>, DecodeLayout<hdp.value>::total);
   });
 }
 

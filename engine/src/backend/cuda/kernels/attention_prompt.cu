@@ -191,9 +191,7 @@ void launch_prompt(const float* qkv, int T, const AttnParams& p, const bf16* kca
 void configure_attention_prompt() {
   if (!tensor_core_kernels_supported()) return;
   for_each_head_dim([](auto hdp) {
-    constexpr int HDP = decltype(hdp)::value;
-    LS_CUDA(cudaFuncSetAttribute(attention_prompt_kernel<HDP>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 FlashLayout<HDP>::total));
+    allow_shared_memory(attention_prompt_kernel<hdp.value>, FlashLayout<hdp.value>::total);
   });
 }
 

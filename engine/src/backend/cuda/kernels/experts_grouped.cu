@@ -239,9 +239,8 @@ void launch_gemms(const ExpertsDecode& e, int E, int n, const bf16* x, const int
 
 template <int BM, int BK, int kStages>
 void opt_in() {
-  constexpr int smem = gemm_smem_bytes<BM, BK, kStages>();
-  LS_CUDA(cudaFuncSetAttribute(experts_gemm_kernel<BM, BK, kStages, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  LS_CUDA(cudaFuncSetAttribute(experts_gemm_kernel<BM, BK, kStages, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  allow_shared_memory(experts_gemm_kernel<BM, BK, kStages, true>, gemm_smem_bytes<BM, BK, kStages>());
+  allow_shared_memory(experts_gemm_kernel<BM, BK, kStages, false>, gemm_smem_bytes<BM, BK, kStages>());
 }
 
 }  // namespace

@@ -57,6 +57,14 @@ bool pdl_enabled();
 // expert and the CUDA-core attention kernel.
 bool tensor_core_kernels_supported();
 
+// Lets `kernel` use `bytes` of dynamic shared memory (past 48 KB a kernel must opt in, per device,
+// before its first launch and outside graph capture: the backend's constructor calls configure_*()).
+template <typename... Params>
+void allow_shared_memory(void (*kernel)(Params...), int bytes) {
+  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes),
+             "cudaFuncSetAttribute (dynamic shared memory)", __FILE__, __LINE__);
+}
+
 template <typename... Params, typename... Args>
 void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
                    Args&&... args) {
