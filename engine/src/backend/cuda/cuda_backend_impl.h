@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The CUDA backend class, shared by its source files (forward, loading, choose).
+// The CUDA backend class, shared by its source files (forward, MoE layer, loading, choose).
 #pragma once
 
 #include <cublas_v2.h>
@@ -14,6 +14,14 @@
 #include "backend/cuda/device_model.h"
 
 namespace logitscope::cuda {
+
+// Every cuBLAS call is checked (cuda_backend.cpp): out of memory or an engine error naming the call.
+[[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* call);
+#define LS_CUBLAS(call)                                                                           \
+  do {                                                                                            \
+    cublasStatus_t s_ = (call);                                                                   \
+    if (s_ != CUBLAS_STATUS_SUCCESS) ::logitscope::cuda::throw_cublas_error(s_, #call);           \
+  } while (0)
 
 // cuBLAS's workspace (NVIDIA's recommendation for Hopper is 32 MiB), allocated with the rest of the
 // workspace so that a prompt on a nearly full card does not fail inside cuBLAS.
