@@ -118,26 +118,13 @@ attention_decode_split_mma(const float* __restrict__ qkv, AttnParams p, const bf
       }
       __syncwarp();
       float sv[kWarpKeys / 2];
-      float tile_max = -INFINITY;
 #pragma unroll
       for (int c = 0; c < kWarpKeys / 2; ++c) {
         const int key = wk0 + half * (kWarpKeys / 2) + c;
         sv[c] = key < j1 ? sW[r * L::wLd + half * (kWarpKeys / 2) + c] : -INFINITY;
-        tile_max = fmaxf(tile_max, sv[c]);
       }
-      tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
-      const float m_new = fmaxf(m, tile_max);  // finite: the slice's first key is valid
-      const float corr = __expf(m - m_new);    // 0 on the first slice (m = -inf)
-      float psum = 0.0f;
-#pragma unroll
-      for (int c = 0; c < kWarpKeys / 2; ++c) {
-        const float pv = sv[c] == -INFINITY ? 0.0f : __expf(sv[c] - m_new);
-        psum += pv;
-        split_bf16(pv, sP[r * L::pLd + half * (kWarpKeys / 2) + c], sP[(kRows + r) * L::pLd + half * (kWarpKeys / 2) + c]);
-      }
-      psum += __shfl_xor_sync(0xffffffffu, psum, 1);
-      l = l * corr + psum;
-      m = m_new;
+      const float corr = online_softmax_tile(sv, m, l, sP + r * L::pLd + half * (kWarpKeys / 2),
+                                             sP + (kRows + r) * L::pLd + half * (kWarpKeys / 2));
       __syncwarp();
       wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> pf_hi, pf_lo;
       wmma::load_matrix_sync(pf_hi, sP, L::pLd);

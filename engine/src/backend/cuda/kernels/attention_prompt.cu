@@ -117,26 +117,13 @@ attention_prompt_kernel(const float* __restrict__ qkv, int T, AttnParams p, cons
       __syncwarp();
       // Online softmax: this lane's 32 keys of row r.
       float sv[32];
-      float tile_max = -INFINITY;
 #pragma unroll
       for (int c = 0; c < 32; ++c) {
         const int key = j0 + half * 32 + c;
         sv[c] = (row_valid && key <= qpos) ? sW[r * L::wLd + half * 32 + c] : -INFINITY;
-        tile_max = fmaxf(tile_max, sv[c]);
       }
-      tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
-      const float m_new = fmaxf(m, tile_max);
-      const float corr = m_new == -INFINITY ? 1.0f : __expf(m - m_new);  // exp(-inf) = 0 on the first tile
-      float psum = 0.0f;
-#pragma unroll
-      for (int c = 0; c < 32; ++c) {
-        const float pv = sv[c] == -INFINITY ? 0.0f : __expf(sv[c] - m_new);
-        psum += pv;
-        split_bf16(pv, sP[r * L::pLd + half * 32 + c], sP[(kRowsPerWarp + r) * L::pLd + half * 32 + c]);
-      }
-      psum += __shfl_xor_sync(0xffffffffu, psum, 1);
-      l = l * corr + psum;
-      m = m_new;
+      const float corr = online_softmax_tile(sv, m, l, sP + r * L::pLd + half * 32,
+                                             sP + (kRowsPerWarp + r) * L::pLd + half * 32);
       __syncwarp();
       // P V for 16 rows x HDP -> sW.
 #pragma unroll

@@ -4,6 +4,7 @@
 //   QSplit / load_q_split: 16 query rows as bf16 fragments q = hi + lo (16 significant bits), so
 //     that Q K^T against the bf16 cache is as exact as fp32 q (one bf16 q failed check, see
 //     attention_prompt.cu).
+//   online_softmax_tile: one tile of the running max / sum of a row, p as bf16 hi + lo.
 //   stage_kv_rows: K and V rows of one KV head into shared tiles (cp.async, zero past the last row
 //     and past hd).
 //   for_head_dim / for_each_head_dim: call f with the padded head dim (16, 32, 64 or 128) as a
@@ -48,6 +49,32 @@ __device__ __forceinline__ void load_q_split(bf16* stage, QAt q_at, int lane, QS
     for (int f = 0; f < HDP / 16; ++f) nvcuda::wmma::load_matrix_sync(q.f[part][f], stage + f * 16, HDP + 8);
     __syncwarp();
   }
+}
+
+// One tile of an online softmax over a row split between this lane and lane ^ 1: sv holds this
+// lane's N scores (-INFINITY where masked). Writes p = exp(s - m_new) as bf16 hi + lo to p_hi[c],
+// p_lo[c], updates the row's running max m and sum l, and returns the factor exp(m_old - m_new)
+// that the row's output must be scaled by (1 while the row has seen no unmasked score).
+template <int N>
+__device__ __forceinline__ float online_softmax_tile(const float (&sv)[N], float& m, float& l, bf16* p_hi,
+                                                     bf16* p_lo) {
+  float tile_max = -INFINITY;
+#pragma unroll
+  for (int c = 0; c < N; ++c) tile_max = fmaxf(tile_max, sv[c]);
+  tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
+  const float m_new = fmaxf(m, tile_max);
+  const float corr = m_new == -INFINITY ? 1.0f : __expf(m - m_new);  // exp(-inf) = 0 on the first tile
+  float psum = 0.0f;
+#pragma unroll
+  for (int c = 0; c < N; ++c) {
+    const float pv = sv[c] == -INFINITY ? 0.0f : __expf(sv[c] - m_new);
+    psum += pv;
+    split_bf16(pv, p_hi[c], p_lo[c]);
+  }
+  psum += __shfl_xor_sync(0xffffffffu, psum, 1);
+  l = l * corr + psum;
+  m = m_new;
+  return corr;
 }
 
 // Rows row0 .. row0 + kTileRows - 1 of K and V ([rows, hd] from kb, vb) into sK, sV ([kTileRows][ld]);
