@@ -16,7 +16,7 @@ namespace logitscope::cli {
 namespace {
 
 int run_bench(const std::vector<std::string>& words) {
-  const Args args(words, {"synthetic", "model", "context", "decode-tokens", "prefill", "seed", "profile"},
+  const Args args(words, {"synthetic", "model", "context", "decode-tokens", "prefill", "seed", "profile", "timeline"},
                   {"inspect", "no-graphs"});
 #ifndef LOGITSCOPE_HAVE_CUDA
   (void)args;
@@ -38,6 +38,9 @@ int run_bench(const std::vector<std::string>& words) {
   o.seed = std::uint64_t(args.get_int("seed", 1));
   o.graphs = !args.has("no-graphs");
   o.profile_tokens = int(args.get_int("profile", 0));
+  o.timeline_tokens = int(args.get_int("timeline", 0));
+  if (o.timeline_tokens > 0 && !cuda_tools::timeline_available())
+    throw Error("--timeline needs a build configured with -DLOGITSCOPE_CUDA_TIMELINE=ON (kernels that stamp the clock)");
   if (auto p = args.get("prefill")) {
     o.prefill_lengths.clear();
     for (auto v : parse_id_list(*p, "--prefill")) o.prefill_lengths.push_back(v);
@@ -70,6 +73,25 @@ int run_bench(const std::vector<std::string>& words) {
                   k.us > 0 ? k.bytes / (k.us * 1e-6) / 1e9 : 0.0, 100.0 * k.us * 1e-3 / r.profiled_ms);
     std::printf("%-18s %6s %10.1f\n", "total", "", r.profiled_ms * 1e3);
   }
+  if (!r.timeline.empty()) {
+    // Against the byte counts: "at copy" is the time the stage's bytes take at the copy rate measured
+    // above, "over" what the stage spends beyond it (launch boundary and latency included).
+    std::printf("\nper-stage decode timeline (%d tokens, inside the CUDA graph: each stage from its first kernel's\n"
+                "start to the next stage's, shared expert on the main stream; us per token)\n",
+                o.timeline_tokens);
+    std::printf("%-18s %6s %10s %12s %8s %9s %9s %6s\n", "stage", "calls", "us", "MB", "GB/s", "at copy", "over",
+                "share");
+    double at_copy_total = 0.0;
+    for (const auto& k : r.timeline) {
+      const double at_copy = k.bytes / (r.copy_gbps * 1e9) * 1e6;
+      at_copy_total += at_copy;
+      std::printf("%-18s %6d %10.1f %12.2f %8.0f %9.1f %9.1f %5.1f%%\n", k.name.c_str(), k.calls, k.us, k.bytes / 1e6,
+                  k.us > 0 ? k.bytes / (k.us * 1e-6) / 1e9 : 0.0, at_copy, k.us - at_copy,
+                  100.0 * k.us * 1e-3 / r.timeline_ms);
+    }
+    std::printf("%-18s %6s %10.1f %12s %8s %9.1f %9.1f\n", "total", "", r.timeline_ms * 1e3, "", "", at_copy_total,
+                r.timeline_ms * 1e3 - at_copy_total);
+  }
   if (!r.prefill_kernels.empty()) {
     std::printf("\nper-stage prefill profile (one %d-token prompt, events around each launch; us per prompt)\n",
                 r.prefill_profiled_tokens);
@@ -89,7 +111,8 @@ const CommandRegistration registration{{
     "bench",
     "decode / prefill speed of the CUDA backend against the memory-bandwidth floor",
     "usage: logitscope-cli bench (--synthetic CONFIG.json | --model M) [--context 1024] [--decode-tokens 64]\n"
-    "                            [--prefill 128,2048] [--inspect] [--seed 1] [--no-graphs] [--profile N]\n\n"
+    "                            [--prefill 128,2048] [--inspect] [--seed 1] [--no-graphs] [--profile N]\n"
+    "                            [--timeline N]\n\n"
     "Measures the device's copy bandwidth, then decode tokens/s at --context tokens of history (median\n"
     "of --decode-tokens steps of forward + greedy choose), prefill tokens/s per prompt length, time to\n"
     "first token (28-token prompt), bytes read per token, achieved GB/s, the fraction of the bandwidth\n"
@@ -98,7 +121,9 @@ const CommandRegistration registration{{
     "--inspect turns on top-k 20 and routing capture every token, to show their cost. --no-graphs launches\n"
     "every decode kernel from the host instead of replaying one CUDA graph. --profile N times each decode\n"
     "stage with events over N more tokens and prints a table (stage, calls, us, bytes, GB/s), and the same\n"
-    "for one prompt of the longest --prefill length.\n",
+    "for one prompt of the longest --prefill length. --timeline N (a build configured with\n"
+    "-DLOGITSCOPE_CUDA_TIMELINE=ON) times each decode stage inside the graph replay over N tokens, from\n"
+    "the kernels' own start stamps, beside the time its bytes take at the measured copy rate.\n",
     run_bench,
 }};
 

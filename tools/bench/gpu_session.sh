@@ -4,10 +4,11 @@
 # repeatability pass), optionally under compute-sanitizer, then benchmarks the real
 # Nemotron-3-Nano-30B-A3B shape with synthetic weights: inspect off with the per-stage profile,
 # inspect on, graphs off, and an optional baseline binary in the same run. Logs go to $OUT (or ./out).
-#   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,bench,prefill,sanitize,hf] [BASELINE_CLI]
+#   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,bench,timeline,prefill,sanitize,hf] [BASELINE_CLI]
 # check: every fixture with its golden prompt and with a 100-token prompt; prefill: prompt speeds per
 # prompt-experts mode (LOGITSCOPE_PROMPT_EXPERTS: auto, cublas, cublas_grouped) and the per-stage
 # prompt profile.
+# timeline: per-stage decode times inside the graph (TIMELINE_CLI: a LOGITSCOPE_CUDA_TIMELINE=ON build).
 # hf: Hugging Face transformers on the same shape and card (tools/bench/hf_baseline.py), side by side.
 # CLI defaults to .deps/bin/logitscope-cli (a binary built on the dev machine and carried along).
 # OOM_TEST=path/to/test_gpu_out_of_memory adds the GPU out-of-memory test to `check`.
@@ -108,6 +109,17 @@ if [[ $WHAT == all || ,$WHAT, == *,bench,* ]]; then
     "$BASE" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 2>&1 | tee "$OUT/bench-base.log" \
       | grep -E "device|copy|decode |floor|prefill|first"
   fi
+fi
+if [[ $WHAT == all || ,$WHAT, == *,timeline,* ]]; then
+  # Where a graph replay's time goes, stage by stage, from the kernels' own start stamps: needs a
+  # build configured with -DLOGITSCOPE_CUDA_TIMELINE=ON (TIMELINE_CLI).
+  CONFIG=tools/bench/configs/nemotron-3-nano-30b-a3b.json
+  TL=${TIMELINE_CLI:-.deps/bin/logitscope-cli-timeline}
+  for ctx in 1024 32768; do
+    echo "=== timeline ($ctx context, $TL)"
+    "$TL" bench --synthetic "$CONFIG" --context $ctx --decode-tokens 16 --prefill 128 --timeline 32 2>&1 \
+      | tee "$OUT/timeline-$ctx.log" | sed -n '/^device/p;/^decode /p;/^floor/p;/per-stage decode timeline/,$p'
+  done
 fi
 if [[ $WHAT == all || ,$WHAT, == *,prefill,* ]]; then
   # Prompt speed: the default path, each prompt-experts mode, the per-stage prompt profile, a baseline.

@@ -11,6 +11,8 @@ namespace logitscope::cuda_tools {
 
 // Number of CUDA devices usable now (0 without a driver or a GPU).
 int device_count();
+// Whether this build's kernels stamp their start for bench --timeline (LOGITSCOPE_CUDA_TIMELINE=ON).
+bool timeline_available();
 
 struct CheckOptions {
   std::string model;                 // snapshot folder or hub id
@@ -63,13 +65,16 @@ struct BenchOptions {
   bool graphs = true;                // decode step as a CUDA graph replay
   int profile_tokens = 0;            // > 0: also time each decode stage over this many tokens, and
                                      // each stage of one prompt of the longest prefill length
+  int timeline_tokens = 0;           // > 0: also time each decode stage inside the CUDA graph over
+                                     // this many tokens (builds with LOGITSCOPE_CUDA_TIMELINE only)
 };
 
 // One decode stage in the per-kernel table (per token: time summed over its launches).
 struct KernelRow {
   std::string name;
   int calls = 0;                     // launches per token
-  double us = 0.0;                   // microseconds per token (events around each launch, no graph)
+  double us = 0.0;                   // microseconds per token (profile: events around each launch,
+                                     // no graph; timeline: the stage's share of a graph replay)
   std::uint64_t bytes = 0;           // bytes per token
 };
 
@@ -91,6 +96,10 @@ struct BenchReport {
   int prefill_profiled_tokens = 0;
   std::vector<KernelRow> prefill_kernels;
   double prefill_profiled_ms = 0.0;
+  // timeline_tokens > 0: the stages' shares of a graph replay (us per token, from the kernels' own
+  // start stamps; the shared expert on the main stream), slowest first, and their sum.
+  std::vector<KernelRow> timeline;
+  double timeline_ms = 0.0;
 };
 
 BenchReport run_bench(const BenchOptions& options);

@@ -10,8 +10,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <map>
-#include <set>
 
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/launch.cuh"
@@ -81,6 +79,9 @@ CudaBackend::~CudaBackend() {
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
   if (step_copied_) cudaEventDestroy(step_copied_);
   for (auto e : prof_events_) cudaEventDestroy(e);
+  if (timeline_) set_timeline_sink(nullptr, nullptr, 0);
+  if (tl_stamps_) cudaFree(tl_stamps_);
+  if (tl_count_) cudaFree(tl_count_);
   if (side_stream_) cudaStreamSynchronize(side_stream_);
   if (ev_fork_) cudaEventDestroy(ev_fork_);
   if (ev_join_) cudaEventDestroy(ev_join_);
@@ -157,11 +158,20 @@ void CudaBackend::mamba(const DLayer& L, CudaState& st, int T) {
   const ModelConfig& c = model_.cfg;
   const int d_inner = int(c.mamba_d_inner()), conv_dim = int(c.mamba_conv_dim()), in_dim = int(c.mamba_in_proj_dim());
   const std::uint64_t state = std::uint64_t(c.mamba_num_heads) * c.mamba_head_dim * c.ssm_state_size * 4;
-  mark("mamba.in_proj", gemv_bytes(in_dim, L.in_proj.cols, false));
-  linear(L.in_proj, ws_.normed, T, ws_.proj, false);  // zxbcdt [T, in_dim]
-  mark("mamba.conv", std::uint64_t(conv_dim) * (8 + 4 * c.conv_kernel + 4 * (c.conv_kernel - 1)));
-  mamba_conv(ws_.proj, in_dim, d_inner, conv_dim, c.conv_kernel, L.conv_w, L.conv_b, st.conv[L.slot], T, ws_.xbc,
-             stream_);
+  const std::uint64_t conv_bytes = std::uint64_t(conv_dim) * (8 + 4 * c.conv_kernel + 4 * (c.conv_kernel - 1));
+  if (T == 1 && c.conv_kernel >= 2 && c.conv_kernel <= kMaxConvTaps &&
+      gemv_can_fuse_conv(L.in_proj.w, ws_.normed, L.in_proj.cols)) {
+    // Decode: the in_proj rows that are xBC channels run their conv step in the product's epilogue.
+    mark("mamba.in_proj+conv", gemv_bytes(in_dim, L.in_proj.cols, false) + conv_bytes);
+    const ConvStep step{c.conv_kernel, d_inner, conv_dim, L.conv_w, L.conv_b, st.conv[L.slot], ws_.xbc};
+    gemv_bf16(L.in_proj.w, L.in_proj.b, ws_.normed, ws_.proj, in_dim, L.in_proj.cols, false, stream_, step);
+  } else {
+    mark("mamba.in_proj", gemv_bytes(in_dim, L.in_proj.cols, false));
+    linear(L.in_proj, ws_.normed, T, ws_.proj, false);  // zxbcdt [T, in_dim]
+    mark("mamba.conv", conv_bytes);
+    mamba_conv(ws_.proj, in_dim, d_inner, conv_dim, c.conv_kernel, L.conv_w, L.conv_b, st.conv[L.slot], T, ws_.xbc,
+               stream_);
+  }
   // As the CPU reference (and transformers 5.17): over a prompt dt is floored at time_step_min, a
   // cached single-token step only clamps to time_step_limit.
   const bool single_step = st.fed > 0 && T == 1;
@@ -262,13 +272,28 @@ void CudaBackend::capture_decode_graph(CudaState& st) {
   }
   cudaGraph_t g = nullptr;
   LS_CUDA(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+  // Timeline graph: one stream (stamps of two would interleave), each stage's first launch noted.
+  const bool side = shared_side_;
+  if (timeline_) {
+    shared_side_ = false;
+    tl_capturing_ = true;
+    tl_base_ = launches_issued();
+    tl_marks_.assign(1, TimelineMark{"graph.start", 0, 0});
+  }
   try {
     decode_body(st);
+    if (timeline_) timeline_end(stream_);
   } catch (...) {
+    shared_side_ = side;
+    tl_capturing_ = false;
     cudaStreamEndCapture(stream_, &g);
     if (g) cudaGraphDestroy(g);
     throw;
   }
+  shared_side_ = side;
+  tl_capturing_ = false;
+  tl_launches_ = unsigned(launches_issued() - tl_base_);
+  graph_is_timeline_ = timeline_;
   LS_CUDA(cudaStreamEndCapture(stream_, &g));
   const cudaError_t e = cudaGraphInstantiate(&graph_exec_, g, 0);
   cudaGraphDestroy(g);
@@ -294,64 +319,17 @@ void CudaBackend::decode_step(CudaState& st, TokenId id) {
     }
     prof_active_ = false;
     profile_collect();
+  } else if (timeline_ && st.fed > 0) {
+    timeline_step(st);
   } else if (use_graphs_ && st.fed > 0) {
     // The graph bakes in the single-step dt clamp; the very first token of a sequence takes the
     // prompt path's dt floor instead (see mamba()), so it runs eagerly.
-    if (!graph_exec_ || graph_uid_ != st.uid) capture_decode_graph(st);
+    if (!graph_exec_ || graph_uid_ != st.uid || graph_is_timeline_) capture_decode_graph(st);
     LS_CUDA(cudaGraphLaunch(graph_exec_, stream_));
   } else {
     decode_body(st);
   }
   cand_uid_ = st.uid;
-}
-
-void CudaBackend::mark_impl(const char* name, std::uint64_t bytes) {
-  const std::size_t i = prof_marks_.size();
-  while (prof_events_.size() < i + 2) {
-    cudaEvent_t e = nullptr;
-    LS_CUDA(cudaEventCreate(&e));
-    prof_events_.push_back(e);
-  }
-  LS_CUDA(cudaEventRecord(prof_events_[i], stream_));
-  prof_marks_.push_back({name, bytes});
-}
-
-void CudaBackend::profile_collect() {
-  const std::size_t n = prof_marks_.size();
-  if (n == 0) return;
-  LS_CUDA(cudaEventRecord(prof_events_[n], stream_));
-  LS_CUDA(cudaEventSynchronize(prof_events_[n]));
-  std::map<std::string, std::size_t> at;
-  for (std::size_t i = 0; i < prof_rows_.size(); ++i) at[prof_rows_[i].name] = i;
-  std::set<std::string> seen;
-  for (std::size_t i = 0; i < n; ++i) {
-    float ms = 0.0f;
-    LS_CUDA(cudaEventElapsedTime(&ms, prof_events_[i], prof_events_[i + 1]));
-    const std::string name = prof_marks_[i].first;
-    auto it = at.find(name);
-    if (it == at.end()) {
-      it = at.emplace(name, prof_rows_.size()).first;
-      prof_rows_.push_back(KernelProfileRow{name});
-    }
-    KernelProfileRow& r = prof_rows_[it->second];
-    ++r.calls;
-    r.ms += ms;
-    r.bytes += prof_marks_[i].second;
-    if (seen.insert(name).second) ++r.tokens;
-  }
-}
-
-void CudaBackend::set_profile(bool on) {
-  std::lock_guard lock(mutex_);
-  profile_ = on;
-  if (on) prof_rows_.clear();
-}
-
-std::vector<KernelProfileRow> CudaBackend::profile_rows() {
-  std::lock_guard lock(mutex_);
-  auto rows = prof_rows_;
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.ms > b.ms; });
-  return rows;
 }
 
 void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tokens, const ForwardOptions& options,
@@ -489,28 +467,15 @@ CudaBackendStats CudaBackend::stats() const {
   return s;
 }
 
-CudaBackendStats cuda_backend_stats(const Backend& backend) {
-  auto* b = dynamic_cast<const CudaBackend*>(&backend);
-  if (!b) throw Error("not a CUDA backend");
-  return b->stats();
-}
-
-void cuda_backend_set_graphs(Backend& backend, bool on) {
+CudaBackend& as_cuda(Backend& backend) {
   auto* b = dynamic_cast<CudaBackend*>(&backend);
   if (!b) throw Error("not a CUDA backend");
-  b->set_graphs(on);
+  return *b;
 }
 
-void cuda_backend_set_profile(Backend& backend, bool on) {
-  auto* b = dynamic_cast<CudaBackend*>(&backend);
-  if (!b) throw Error("not a CUDA backend");
-  b->set_profile(on);
-}
+const CudaBackend& as_cuda(const Backend& backend) { return as_cuda(const_cast<Backend&>(backend)); }
 
-std::vector<KernelProfileRow> cuda_backend_profile(Backend& backend) {
-  auto* b = dynamic_cast<CudaBackend*>(&backend);
-  if (!b) throw Error("not a CUDA backend");
-  return b->profile_rows();
-}
+CudaBackendStats cuda_backend_stats(const Backend& backend) { return as_cuda(backend).stats(); }
+void cuda_backend_set_graphs(Backend& backend, bool on) { as_cuda(backend).set_graphs(on); }
 
 }  // namespace logitscope::cuda

@@ -39,6 +39,15 @@ void cuda_backend_set_graphs(Backend& backend, bool on);
 // clears the rows; cuda_backend_profile returns them (sorted by time, largest first).
 void cuda_backend_set_profile(Backend& backend, bool on);
 std::vector<KernelProfileRow> cuda_backend_profile(Backend& backend);
+// Timeline mode, in builds configured with LOGITSCOPE_CUDA_TIMELINE=ON (cuda_timeline_available()):
+// decode steps replay a CUDA graph whose kernels stamp the device clock as they start; each row's
+// ms is that stage's share of the replays (its first kernel's start to the next stage's), summed
+// over the timed tokens (the first replay after a capture is not counted). The shared expert runs
+// on the main stream in this graph. set_timeline(on) throws in other builds; turning it on clears
+// the rows.
+bool cuda_timeline_available();
+void cuda_backend_set_timeline(Backend& backend, bool on);
+std::vector<KernelProfileRow> cuda_backend_timeline(Backend& backend);
 // Programmatic dependent launch (kernels/launch.cuh) for every later launch in this process; on by
 // default on compute capability 9.0+ unless LOGITSCOPE_CUDA_PDL=0. A graph captured before keeps
 // the launches it was captured with.

@@ -129,6 +129,8 @@ class CudaBackend final : public Backend {
   }
   void set_profile(bool on);
   std::vector<KernelProfileRow> profile_rows();
+  void set_timeline(bool on);
+  std::vector<KernelProfileRow> timeline_rows();
   cudaStream_t stream() const { return stream_; }
   DeviceModel& model() { return model_; }
   // Bytes create_state(max_context) allocates.
@@ -146,10 +148,12 @@ class CudaBackend final : public Backend {
   void choose_kernels(CudaState& st);
   // Profiling: in profile mode each stage is bracketed by events (no graph); bytes = its byte count.
   void mark(const char* name, std::uint64_t bytes) {
-    if (prof_active_) mark_impl(name, bytes);
+    if (prof_active_ || tl_capturing_) mark_impl(name, bytes);
   }
   void mark_impl(const char* name, std::uint64_t bytes);
   void profile_collect();
+  // Timeline mode (cuda_profile.cpp): replays the timeline graph, reads its stamps back.
+  void timeline_step(CudaState& st);
   void mamba(const DLayer& L, CudaState& st, int T);
   void attention_layer(const DLayer& L, CudaState& st, int T, const int* pos_dev);
   void moe(const DLayer& L, CudaState& st, int T, bool capture_routing);
@@ -191,7 +195,31 @@ class CudaBackend final : public Backend {
   std::vector<cudaEvent_t> prof_events_;
   std::vector<std::pair<const char*, std::uint64_t>> prof_marks_;  // one per recorded event but the last
   std::vector<KernelProfileRow> prof_rows_;
+  // Timeline mode (bench --timeline, builds with LOGITSCOPE_CUDA_TIMELINE): decode replays a graph
+  // whose kernels stamp the device clock when they start (kernels/launch.cuh); a stage's time is the
+  // span from its first kernel's stamp to the next stage's.
+  struct TimelineMark {
+    const char* name;
+    std::uint64_t bytes;
+    unsigned first_launch;  // index of the stage's first kernel among the graph's launches
+  };
+  static constexpr unsigned kTimelineCapacity = 8192;  // stamps per replay
+  bool timeline_ = false;
+  bool tl_capturing_ = false;         // capturing the timeline graph: mark() notes launch indices
+  bool graph_is_timeline_ = false;    // graph_exec_ is the timeline graph
+  bool tl_warm_ = false;              // the timeline graph has been replayed once (not counted)
+  unsigned long long tl_base_ = 0;    // launches_issued() when the capture began
+  unsigned tl_launches_ = 0;          // kernels in the timeline graph = stamps per replay
+  std::vector<TimelineMark> tl_marks_;
+  unsigned long long* tl_stamps_ = nullptr;  // [kTimelineCapacity] device clock (ns) per kernel start
+  unsigned* tl_count_ = nullptr;             // [1] stamps taken
+  std::vector<unsigned long long> tl_host_;  // [kTimelineCapacity] the last replay's stamps
+  std::vector<KernelProfileRow> tl_rows_;
 };
+
+// The CUDA backend behind a Backend made by make_cuda_backend*; throws for any other backend.
+CudaBackend& as_cuda(Backend& backend);
+const CudaBackend& as_cuda(const Backend& backend);
 
 // Allocates the workspace (layout computed from the config) on the device and pinned host.
 Workspace allocate_workspace(const ModelConfig& cfg, std::int64_t max_context, bool sizing_only);

@@ -5,6 +5,7 @@ list(APPEND LOGITSCOPE_CUDA_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cuda_moe.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cuda_load.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cuda_choose.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cuda_profile.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tools.cpp
   ${CMAKE_CURRENT_LIST_DIR}/launch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/kernels/gemv.cu

@@ -82,6 +82,8 @@ int device_count() {
   return n;
 }
 
+bool timeline_available() { return cuda::cuda_timeline_available(); }
+
 CheckReport run_check(const CheckOptions& o) {
   LoadOptions lo;
   lo.snapshot.model = o.model;
@@ -257,9 +259,11 @@ BenchReport run_bench(const BenchOptions& o) {
   BenchReport rep;
   rep.copy_gbps = copy_bandwidth_gbps();
   const int max_prefill = o.prefill_lengths.empty() ? 0 : *std::max_element(o.prefill_lengths.begin(), o.prefill_lengths.end());
-  // The history, the warm-up steps (4), the timed and the profiled tokens, and a margin.
+  // The history, the warm-up steps (4), the timed, profiled and timeline tokens, and a margin (which
+  // also covers the timeline's warm-up replays).
   const std::int64_t max_context =
-      std::max<std::int64_t>(o.context + 4 + o.decode_tokens + std::max(0, o.profile_tokens) + 8, max_prefill);
+      std::max<std::int64_t>(o.context + 4 + o.decode_tokens + std::max(0, o.profile_tokens) +
+                                 std::max(0, o.timeline_tokens) + 8, max_prefill);
   std::unique_ptr<Model> model;
   std::unique_ptr<Backend> own;
   ModelConfig cfg;
@@ -358,21 +362,40 @@ BenchReport run_bench(const BenchOptions& o) {
   rep.floor_ms = double(rep.bytes_per_token) / (rep.copy_gbps * 1e9) * 1e3;
   rep.floor_fraction = rep.floor_ms / rep.decode_ms;
   rep.peak_device_bytes = std::max(rep.peak_device_bytes, used_device_bytes());
-  if (o.profile_tokens > 0) {
-    // Per-stage times: events around every launch, no graph (so each row includes its launch gap).
-    cuda::cuda_backend_set_profile(be, true);
-    for (int i = 0; i < o.profile_tokens; ++i) {
+  // n more decode steps (forward + greedy choose), for the per-stage tables below.
+  auto decode_more = [&](int n) {
+    for (int i = 0; i < n; ++i) {
       const std::int32_t one[1] = {next};
       be.forward(*state, std::span<const std::int32_t>(one, 1), fo);
       next = be.choose(*state, cr).id;
     }
+  };
+  // Rows summed over the timed tokens -> per token; returns their sum in ms.
+  auto per_token = [](const std::vector<cuda::KernelProfileRow>& rows, std::vector<KernelRow>& out) {
+    double total_ms = 0.0;
+    for (const auto& r : rows) {
+      const double n = double(std::max(1, r.tokens));
+      out.push_back({r.name, int(r.calls / n), r.ms * 1e3 / n, std::uint64_t(double(r.bytes) / n)});
+      total_ms += r.ms / n;
+    }
+    return total_ms;
+  };
+  if (o.profile_tokens > 0) {
+    // Per-stage times: events around every launch, no graph (so each row includes its launch gap).
+    cuda::cuda_backend_set_profile(be, true);
+    decode_more(o.profile_tokens);
     const auto rows = cuda::cuda_backend_profile(be);
     cuda::cuda_backend_set_profile(be, false);
-    for (const auto& r : rows) {
-      const double n = double(std::max(1, o.profile_tokens));
-      rep.kernels.push_back({r.name, int(r.calls / n), r.ms * 1e3 / n, std::uint64_t(double(r.bytes) / n)});
-      rep.profiled_ms += r.ms / n;
-    }
+    rep.profiled_ms = per_token(rows, rep.kernels);
+  }
+  if (o.timeline_tokens > 0) {
+    // Per-stage times inside the graph: the kernels stamp their start (a timeline build); the
+    // first replay after the capture warms up and is not counted.
+    cuda::cuda_backend_set_timeline(be, true);
+    decode_more(o.timeline_tokens + 1);
+    const auto rows = cuda::cuda_backend_timeline(be);
+    cuda::cuda_backend_set_timeline(be, false);
+    rep.timeline_ms = per_token(rows, rep.timeline);
   }
   return rep;
 }

@@ -8,10 +8,13 @@
 //     rows) and its 4 warps split the columns (split-K inside the block); the 4 partial sums meet in
 //     shared memory and one thread adds them in a fixed order. 4x the warps of a row-per-warp layout,
 //     so a 2688-row matrix keeps ~40 warps per SM busy instead of 10.
+// Decode in_proj: the rows that are xBC channels also run their causal conv step (conv_step.cuh) in
+// the epilogue, one lane or thread per row, instead of a conv kernel after the product.
 // x is re-read from L1/L2 (it is tiny). Bytes: rows * cols * 2 of weights (read once), + rows * 4
 // written (+ rows * 4 read when accumulating). Rows whose length is not a multiple of 8 take a scalar path.
 // Checked by: tests/gpu (logitscope-cli check: decode logits vs the CPU reference, every fixture).
 #include "backend/cuda/common.cuh"
+#include "backend/cuda/kernels/conv_step.cuh"
 #include "backend/cuda/kernels/dot.cuh"
 #include "backend/cuda/kernels/kernels.h"
 #include "backend/cuda/kernels/launch.cuh"
@@ -27,10 +30,22 @@ constexpr int kVecWarps = 4;
 #endif
 constexpr int kVecRows = LOGITSCOPE_GEMV_ROWS;  // rows per warp of the large-matrix kernel
 
+// The finished row: y[row] (+)= dot + b[row]; rows that are xBC channels of a decode in_proj also
+// run that channel's conv step (conv.K > 0), so no separate conv kernel (and no round trip) follows.
+__device__ __forceinline__ void store_row(float* __restrict__ y, const float* __restrict__ bias, bool accumulate,
+                                          const ConvStep& conv, int row, float dot) {
+  float v = dot;
+  if (bias) v += bias[row];
+  v = accumulate ? y[row] + v : v;
+  y[row] = v;
+  const int c = row - conv.offset;
+  if (conv.K > 0 && c >= 0 && c < conv.conv_dim) conv.out[c] = conv_channel_step(conv, c, v);
+}
+
 template <int R>
 __global__ void __launch_bounds__(kVecWarps * 32) gemv_bf16_vec(const bf16* __restrict__ W, const float* __restrict__ bias,
                               const bf16* __restrict__ x, float* __restrict__ y, int rows, int cols,
-                              bool accumulate) {
+                              bool accumulate, ConvStep conv) {
   pdl_enter();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int row0 = (blockIdx.x * kVecWarps + warp) * R;
@@ -40,24 +55,20 @@ __global__ void __launch_bounds__(kVecWarps * 32) gemv_bf16_vec(const bf16* __re
 #pragma unroll
   for (int r = 0; r < R; ++r) acc[r] = 0.0f;
   warp_dot_rows<R>(W + std::int64_t(row0) * cols, cols, valid, x, cols, true, lane, acc);
+  // Lane r stores row r (its conv step, if any, runs beside the other rows').
+  float mine = 0.0f;
 #pragma unroll
-  for (int r = 0; r < R; ++r) acc[r] = warp_sum(acc[r]);
-  if (lane == 0) {
-#pragma unroll
-    for (int r = 0; r < R; ++r) {
-      if (r >= valid) break;
-      const int row = row0 + r;
-      float v = acc[r];
-      if (bias) v += bias[row];
-      y[row] = accumulate ? y[row] + v : v;
-    }
+  for (int r = 0; r < R; ++r) {
+    const float v = warp_sum(acc[r]);
+    if (lane == r) mine = v;
   }
+  if (lane < valid) store_row(y, bias, accumulate, conv, row0 + lane, mine);
 }
 
 template <int R>
 __global__ void __launch_bounds__(kVecWarps * 32) gemv_bf16_splitk(const bf16* __restrict__ W, const float* __restrict__ bias,
                                  const bf16* __restrict__ x, float* __restrict__ y, int rows, int cols,
-                                 bool accumulate) {
+                                 bool accumulate, ConvStep conv) {
   pdl_enter();
   __shared__ float part[kVecWarps][R];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -78,12 +89,10 @@ __global__ void __launch_bounds__(kVecWarps * 32) gemv_bf16_splitk(const bf16* _
   }
   __syncthreads();
   if (threadIdx.x < valid) {
-    const int row = row0 + threadIdx.x;
     float v = 0.0f;
 #pragma unroll
     for (int w = 0; w < kVecWarps; ++w) v += part[w][threadIdx.x];
-    if (bias) v += bias[row];
-    y[row] = accumulate ? y[row] + v : v;
+    store_row(y, bias, accumulate, conv, row0 + threadIdx.x, v);
   }
 }
 
@@ -112,22 +121,27 @@ __global__ void gemv_rows_scalar(const WT* __restrict__ W, const float* __restri
 }  // namespace
 
 void gemv_bf16(const bf16* W, const float* bias, const bf16* x, float* y, int rows, int cols,
-               bool accumulate, cudaStream_t stream) {
+               bool accumulate, cudaStream_t stream, const ConvStep& conv) {
   dim3 grid((rows + kWarps - 1) / kWarps);
-  const bool aligned = cols % 8 == 0 && (reinterpret_cast<std::uintptr_t>(W) % 16) == 0 &&
-                       (reinterpret_cast<std::uintptr_t>(x) % 16) == 0;
+  const bool aligned = gemv_can_fuse_conv(W, x, cols);
   if (aligned && rows >= 8192) {
     const int per_block = kVecWarps * kVecRows;
     launch_kernel(gemv_bf16_vec<kVecRows>, (rows + per_block - 1) / per_block, kVecWarps * 32, 0, stream, W, bias, x, y, rows,
-                  cols, accumulate);
+                  cols, accumulate, conv);
   } else if (aligned && rows >= 512) {
-    launch_kernel(gemv_bf16_splitk<2>, (rows + 1) / 2, kVecWarps * 32, 0, stream, W, bias, x, y, rows, cols, accumulate);
+    launch_kernel(gemv_bf16_splitk<2>, (rows + 1) / 2, kVecWarps * 32, 0, stream, W, bias, x, y, rows, cols, accumulate,
+                  conv);
   } else if (aligned) {
-    launch_kernel(gemv_bf16_splitk<1>, rows, kVecWarps * 32, 0, stream, W, bias, x, y, rows, cols, accumulate);
+    launch_kernel(gemv_bf16_splitk<1>, rows, kVecWarps * 32, 0, stream, W, bias, x, y, rows, cols, accumulate, conv);
   } else {
+    if (conv.K > 0) throw Error("gemv_bf16: the fused conv step needs the vectorised kernels (cols % 8 == 0, aligned)");
     launch_kernel(gemv_rows_scalar<bf16>, grid, kWarps * 32, 0, stream, W, bias, x, y, rows, cols, 1, accumulate);
   }
   LS_LAUNCH_CHECK();
+}
+
+bool gemv_can_fuse_conv(const bf16* W, const bf16* x, int cols) {
+  return cols % 8 == 0 && (reinterpret_cast<std::uintptr_t>(W) % 16) == 0 && (reinterpret_cast<std::uintptr_t>(x) % 16) == 0;
 }
 
 void gemv_f32w(const float* W, const bf16* x, float* y, int rows, int cols, int T, cudaStream_t stream) {

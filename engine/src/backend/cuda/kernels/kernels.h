@@ -20,10 +20,25 @@ void configure_experts_grouped();
 void configure_attention_prompt();
 void configure_attention_decode_mma();
 
+// What the decode in_proj needs to run the Mamba conv of the xBC channels it produces (conv_step.cuh):
+// channel c of xBC is in_proj row offset + c. K = 0: no conv.
+constexpr int kMaxConvTaps = 8;  // conv kernels up to 8 taps (Nemotron uses 4)
+struct ConvStep {
+  int K = 0;
+  int offset = 0, conv_dim = 0;
+  const float* w = nullptr;   // [conv_dim, K]
+  const float* b = nullptr;   // [conv_dim] or null
+  bf16* state = nullptr;      // [conv_dim, K - 1] bf16: the last K - 1 raw inputs, oldest first (updated)
+  float* out = nullptr;       // [conv_dim] fp32: silu(conv)
+};
+
 // ---- gemv.cu: y[r] (+)= b[r] + W[r,:] . x, batch 1 -------------------------------------------
-// W [rows, cols] bf16, x [cols] bf16, y [rows] fp32, b [rows] fp32 or null.
+// W [rows, cols] bf16, x [cols] bf16, y [rows] fp32, b [rows] fp32 or null. conv.K > 0 (decode
+// in_proj): rows conv.offset .. + conv_dim also run their conv step (conv_step.cuh) into conv.out;
+// needs cols % 8 == 0 and 16-byte aligned W and x (can_fuse_conv).
 void gemv_bf16(const bf16* W, const float* bias, const bf16* x, float* y, int rows, int cols,
-               bool accumulate, cudaStream_t stream);
+               bool accumulate, cudaStream_t stream, const ConvStep& conv = ConvStep{});
+bool gemv_can_fuse_conv(const bf16* W, const bf16* x, int cols);
 // W [rows, cols] fp32 (the router when the checkpoint stores it in fp32), x [T, cols] bf16.
 void gemv_f32w(const float* W, const bf16* x, float* y, int rows, int cols, int T, cudaStream_t stream);
 // Same with bf16 weights over T tokens (router of a bf16 checkpoint; any small T).
@@ -126,6 +141,8 @@ void moe_combine(const float* down_out, const int* slot, const int* ids, const f
                  const float* down_b, int T, int k, int cols, float* y, cudaStream_t stream);
 
 // ---- elementwise.cu ---------------------------------------------------------------------------
+// One empty kernel: the kernel timeline's stamp after the last stage of a graph (launch.cuh).
+void timeline_end(cudaStream_t stream);
 // out [T, n] fp32 = table[ids[t], :] (bf16 table [V, n]).
 void embed(const bf16* table, const int* ids, int T, int n, float* out, cudaStream_t stream);
 // out [rows, width] bf16 = relu(in + bias)^2; bias row = row_expert ? bias[row_expert[r]] : bias.

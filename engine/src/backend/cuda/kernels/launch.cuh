@@ -42,9 +42,55 @@ __device__ __forceinline__ void pdl_trigger() {
 #endif
 }
 
+// Kernel timeline (builds configured with LOGITSCOPE_CUDA_TIMELINE=ON; bench --timeline): every
+// kernel's first block stamps the device clock once it has passed pdl_wait(), i.e. when its
+// predecessor has finished, so the gap from one stamp to the next is that kernel's share of a graph
+// replay, boundary included. Stamps land in launch order (one stream). Ordinary builds compile none
+// of this: the check would cost the one-block kernels a global load each.
+// Host side (launch.cpp): the launches are counted so the backend can name each stamp.
+using TimelineSinkSetter = void (*)(unsigned long long* stamps, unsigned* count, unsigned capacity);
+int register_timeline_sink(TimelineSinkSetter setter);
+// Points every translation unit's sink at `stamps` [capacity] and `count` (null: stamping off).
+void set_timeline_sink(unsigned long long* stamps, unsigned* count, unsigned capacity);
+// Kernel launches issued by this thread through launch_kernel (timeline builds; 0 otherwise).
+unsigned long long launches_issued();
+void note_launch();
+bool timeline_built();
+
+#if defined(LOGITSCOPE_CUDA_TIMELINE) && defined(__CUDACC__)
+namespace {
+// One copy per translation unit (the engine is built without relocatable device code), each
+// registered with launch.cpp by a static initialiser so set_timeline_sink() reaches all of them.
+struct TimelineSink {
+  unsigned long long* stamps;  // [capacity] device clock (ns) of each kernel's start
+  unsigned* count;             // stamps taken
+  unsigned capacity;
+};
+__device__ TimelineSink g_timeline_sink;
+void set_this_units_timeline_sink(unsigned long long* stamps, unsigned* count, unsigned capacity) {
+  const TimelineSink s{stamps, count, capacity};
+  check_cuda(cudaMemcpyToSymbol(g_timeline_sink, &s, sizeof s), "cudaMemcpyToSymbol (timeline)", __FILE__, __LINE__);
+}
+[[maybe_unused]] const int g_timeline_registered = register_timeline_sink(&set_this_units_timeline_sink);
+}  // namespace
+
+__device__ __forceinline__ void timeline_stamp() {
+  if ((blockIdx.x | blockIdx.y | blockIdx.z | threadIdx.x | threadIdx.y | threadIdx.z) != 0) return;
+  const TimelineSink s = g_timeline_sink;
+  if (!s.count) return;
+  unsigned long long now;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+  const unsigned i = atomicAdd(s.count, 1u);
+  if (i < s.capacity) s.stamps[i] = now;
+}
+#else
+__device__ __forceinline__ void timeline_stamp() {}
+#endif
+
 // Both, in the order the contract needs: the start of every kernel with nothing to prefetch.
 __device__ __forceinline__ void pdl_enter() {
   pdl_wait();
+  timeline_stamp();
   pdl_trigger();
 }
 
@@ -78,6 +124,9 @@ void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t
   attribute[0].val.programmaticStreamSerializationAllowed = 1;
   config.attrs = attribute;
   config.numAttrs = pdl_enabled() ? 1 : 0;
+#ifdef LOGITSCOPE_CUDA_TIMELINE
+  note_launch();
+#endif
   check_cuda(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...), "kernel launch", __FILE__, __LINE__);
 }
 

@@ -2,52 +2,32 @@
 // Mamba-2 causal conv (spec 2.1 step 2); the SSM scan that follows is in mamba_scan.cu.
 //
 // mamba_conv: causal depthwise conv (kernel K) + SiLU over T tokens, continuing from the cached last
-//   K-1 raw (pre-conv) xBC rows. Up to 16 tokens: one thread per channel, sequential over t; longer
+//   K-1 raw (pre-conv) xBC rows. Up to 16 tokens: one thread per channel, sequential over t (decode runs
+//   the same step in the in_proj epilogue instead, gemv.cu); longer
 //   chunks: one thread per (channel, token), then a kernel that rolls the state forward. Raw inputs are rounded
 //   to bf16 first so that prefill and token-by-token decode (which reads the bf16 conv state) see the
 //   same values. Bytes: T * conv_dim * (4 in + 4 out) + state 2 * conv_dim * (K-1) * 2.
 // Checked by: tests/gpu (check: prefill all-logits and token-by-token decode vs the CPU reference).
 #include "backend/cuda/common.cuh"
+#include "backend/cuda/kernels/conv_step.cuh"
 #include "backend/cuda/kernels/kernels.h"
 #include "backend/cuda/kernels/launch.cuh"
 
 namespace logitscope::cuda {
 namespace {
 
-constexpr int kMaxK = 8;  // conv kernels up to 8 taps (Nemotron uses 4)
+constexpr int kMaxK = kMaxConvTaps;
 constexpr int kSequentialConvTokens = 16;  // up to this many tokens: the one-launch sequential kernel
 
-__global__ void mamba_conv_kernel(const float* __restrict__ zxbcdt, int stride, int offset, int conv_dim,
-                                  int K, const float* __restrict__ conv_w, const float* __restrict__ conv_b,
-                                  bf16* __restrict__ conv_state, int T, float* __restrict__ xbc) {
+// One thread per channel, the tokens in series, the state updated in place (conv_step.cuh: the same
+// step the decode in_proj runs in its epilogue).
+__global__ void mamba_conv_kernel(const float* __restrict__ zxbcdt, int stride, ConvStep step, int T) {
   pdl_enter();
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
-  if (c >= conv_dim) return;
-  float win[kMaxK - 1];   // raw rows t-K+1 .. t-1, oldest first (registers: only constant indices)
-  float wk[kMaxK - 1];    // taps for those rows
-#pragma unroll
-  for (int j = 0; j < kMaxK - 1; ++j) {
-    win[j] = j < K - 1 ? __bfloat162float(conv_state[std::int64_t(c) * (K - 1) + j]) : 0.0f;
-    wk[j] = j < K - 1 ? conv_w[std::int64_t(c) * K + j] : 0.0f;
-  }
-  const float w_new = conv_w[std::int64_t(c) * K + K - 1];  // multiplies the newest token
-  const float bias = conv_b ? conv_b[c] : 0.0f;
-  for (int t = 0; t < T; ++t) {
-    const float raw = round_bf16(zxbcdt[std::int64_t(t) * stride + offset + c]);
-    float v = bias + w_new * raw;
-#pragma unroll
-    for (int j = 0; j < kMaxK - 1; ++j) v += wk[j] * win[j];
-#pragma unroll
-    for (int j = 0; j < kMaxK - 2; ++j)
-      if (j < K - 2) win[j] = win[j + 1];
-#pragma unroll
-    for (int j = 0; j < kMaxK - 1; ++j)
-      if (j == K - 2) win[j] = raw;
-    xbc[std::int64_t(t) * conv_dim + c] = silu(v);
-  }
-#pragma unroll
-  for (int j = 0; j < kMaxK - 1; ++j)
-    if (j < K - 1) conv_state[std::int64_t(c) * (K - 1) + j] = __float2bfloat16(win[j]);
+  if (c >= step.conv_dim) return;
+  for (int t = 0; t < T; ++t)
+    step.out[std::int64_t(t) * step.conv_dim + c] =
+        conv_channel_step(step, c, zxbcdt[std::int64_t(t) * stride + step.offset + c]);
 }
 
 // Prompt version: one thread per (channel, token). The conv has only K taps, so every output is
@@ -95,8 +75,8 @@ void mamba_conv(const float* zxbcdt, int stride, int offset, int conv_dim, int K
                 const float* conv_b, bf16* conv_state, int T, float* xbc, cudaStream_t stream) {
   if (K < 2 || K > kMaxK) throw Error("conv_kernel " + std::to_string(K) + " is not supported (2..8)");
   if (T <= kSequentialConvTokens) {  // decode and short chunks: one launch, state updated in place
-    launch_kernel(mamba_conv_kernel, (conv_dim + 127) / 128, 128, 0, stream, zxbcdt, stride, offset, conv_dim, K,
-                  conv_w, conv_b, conv_state, T, xbc);
+    const ConvStep step{K, offset, conv_dim, conv_w, conv_b, conv_state, xbc};
+    launch_kernel(mamba_conv_kernel, (conv_dim + 127) / 128, 128, 0, stream, zxbcdt, stride, step, T);
     LS_LAUNCH_CHECK();
     return;
   }

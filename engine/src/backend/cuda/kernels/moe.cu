@@ -2,7 +2,7 @@
 // Mixture-of-experts pieces (spec 2.3).
 // router_topk: one warp per token. sigmoid scores (fp32), + correction bias for SELECTION only,
 //   optional group-limited selection (group score = sum of its top-2 biased scores, masked groups
-//   excluded), top-k by repeated warp argmax (ties -> lower id), combine weights from the unbiased
+//   excluded), top-k by repeated warp argmax (ties -> lower id; hardware warp reductions on 8.0+), combine weights from the unbiased
 //   sigmoid, normalised (+1e-20) when norm_topk_prob, times routed_scaling_factor. Launch: 4 warps
 //   per block. Bytes: T * E * 4.
 // (The decode expert products live in experts_decode.cu.)
@@ -19,18 +19,44 @@ namespace {
 constexpr int kMaxEPL = 16;   // experts per lane: E <= 512
 constexpr int kRouterWarps = 4;
 
+// The id of the warp's best (value, id) pair: the largest value, the lowest id among equal values.
+__device__ __forceinline__ int warp_argmax(float value, int id) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  // Two warp reductions in hardware: the largest value (as order-preserving bits), then the lowest id
+  // among the lanes that hold it.
+  const unsigned u = __float_as_uint(value);
+  const unsigned key = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  const unsigned top = __reduce_max_sync(0xffffffffu, key);
+  return int(__reduce_min_sync(0xffffffffu, key == top ? unsigned(id) : 0x7fffffffu));
+#else
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    const float ov = __shfl_xor_sync(0xffffffffu, value, o);
+    const int oi = __shfl_xor_sync(0xffffffffu, id, o);
+    if (ov > value || (ov == value && oi < id)) {
+      value = ov;
+      id = oi;
+    }
+  }
+  return id;
+#endif
+}
+
+// EPL: experts per lane, E <= 32 EPL (a power of two: 4 at E = 128, so each of the k rounds scans 4
+// registers per lane, not kMaxEPL).
+template <int EPL>
 __global__ void router_topk_kernel(const float* __restrict__ logits, const float* __restrict__ bias, int T,
                                    RouterParams p, int* __restrict__ ids, float* __restrict__ weights) {
   pdl_enter();
-  __shared__ float choice_sm[kRouterWarps][kMaxEPL * 32];
+  __shared__ float choice_sm[kRouterWarps][EPL * 32];
   __shared__ unsigned char keep_sm[kRouterWarps][32];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int t = blockIdx.x * kRouterWarps + warp;
   if (t >= T) return;
   const float* lr = logits + std::int64_t(t) * p.E;
-  float sig[kMaxEPL], choice[kMaxEPL];
+  float sig[EPL], choice[EPL];
 #pragma unroll
-  for (int i = 0; i < kMaxEPL; ++i) {
+  for (int i = 0; i < EPL; ++i) {
     const int e = lane + 32 * i;
     sig[i] = e < p.E ? 1.0f / (1.0f + expf(-lr[e])) : 0.0f;
     choice[i] = e < p.E ? sig[i] + (bias ? bias[e] : 0.0f) : -INFINITY;
@@ -38,7 +64,7 @@ __global__ void router_topk_kernel(const float* __restrict__ logits, const float
   if (p.n_group > 1) {
     // Rare path (Nemotron-3-Nano has one group): lane 0 ranks the groups serially.
 #pragma unroll
-    for (int i = 0; i < kMaxEPL; ++i) choice_sm[warp][lane + 32 * i] = choice[i];
+    for (int i = 0; i < EPL; ++i) choice_sm[warp][lane + 32 * i] = choice[i];
     __syncwarp();
     if (lane == 0) {
       const int gs = p.E / p.n_group;
@@ -62,7 +88,7 @@ __global__ void router_topk_kernel(const float* __restrict__ logits, const float
     __syncwarp();
     const int gs = p.E / p.n_group;
 #pragma unroll
-    for (int i = 0; i < kMaxEPL; ++i) {
+    for (int i = 0; i < EPL; ++i) {
       const int e = lane + 32 * i;
       if (e < p.E && !keep_sm[warp][e / gs]) choice[i] = -INFINITY;
     }
@@ -73,22 +99,17 @@ __global__ void router_topk_kernel(const float* __restrict__ logits, const float
     float best = -INFINITY;
     int best_e = 0x7fffffff;
 #pragma unroll
-    for (int i = 0; i < kMaxEPL; ++i) {
+    for (int i = 0; i < EPL; ++i) {
       const int e = lane + 32 * i;
       if (e < p.E && (choice[i] > best || (choice[i] == best && e < best_e))) { best = choice[i]; best_e = e; }
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) {
-      const float ob = __shfl_xor_sync(0xffffffffu, best, o);
-      const int oe = __shfl_xor_sync(0xffffffffu, best_e, o);
-      if (ob > best || (ob == best && oe < best_e)) { best = ob; best_e = oe; }
-    }
+    best_e = warp_argmax(best, best_e);
     // The owner removes it and publishes its unbiased score.
     float s = 0.0f;
 #pragma unroll
-    for (int i = 0; i < kMaxEPL; ++i)
+    for (int i = 0; i < EPL; ++i)
       if (lane + 32 * i == best_e) { s = sig[i]; choice[i] = -INFINITY; }
-    s = warp_sum(s);  // only the owner contributed
+    s = __shfl_sync(0xffffffffu, s, best_e & 31);
     total += s;
     if (lane == j) { chosen_sig = s; chosen_id = best_e; }
   }
@@ -132,8 +153,15 @@ void router_topk(const float* logits, const float* correction_bias, int T, const
   if (p.E > kMaxEPL * 32) throw Error("n_routed_experts " + std::to_string(p.E) + " is not supported (at most 512)");
   if (p.k > 32) throw Error("num_experts_per_tok " + std::to_string(p.k) + " is not supported (at most 32)");
   if (p.n_group > 32) throw Error("n_group " + std::to_string(p.n_group) + " is not supported (at most 32)");
-  launch_kernel(router_topk_kernel, (T + kRouterWarps - 1) / kRouterWarps, 32 * kRouterWarps, 0, stream,
-      logits, correction_bias, T, p, ids, weights);
+  const int blocks = (T + kRouterWarps - 1) / kRouterWarps;
+  auto launch = [&](auto kernel) {
+    launch_kernel(kernel, blocks, 32 * kRouterWarps, 0, stream, logits, correction_bias, T, p, ids, weights);
+  };
+  if (p.E <= 32) launch(router_topk_kernel<1>);
+  else if (p.E <= 64) launch(router_topk_kernel<2>);
+  else if (p.E <= 128) launch(router_topk_kernel<4>);
+  else if (p.E <= 256) launch(router_topk_kernel<8>);
+  else launch(router_topk_kernel<kMaxEPL>);
   LS_LAUNCH_CHECK();
 }
 
