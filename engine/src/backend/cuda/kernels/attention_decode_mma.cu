@@ -77,10 +77,22 @@ attention_decode_split_mma(const float* __restrict__ qkv, AttnParams p, const bf
   {
     constexpr int ld = HDP + 8;
     bf16* stage = sK;  // [2][16][ld]: hi rows, then lo rows
-    for (int i = threadIdx.x; i < kRows * HDP; i += blockDim.x) {
+    // A fixed trip count, unrolled: all of a thread's Q loads are issued before the first is used
+    // (a strided loop of dependent iterations cost one L2 round trip per element of the thread).
+    constexpr int kPerThread = kRows * HDP / (32 * kWarps);
+    static_assert(kRows * HDP % (32 * kWarps) == 0, "Q tile divides over the block");
+    float qv[kPerThread];
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k) {
+      const int i = threadIdx.x + k * 32 * kWarps;
       const int r = i / HDP, d = i % HDP;
-      const float v = (r < G && d < p.hd) ? qkv[(kvh * G + r) * p.hd + d] * scale : 0.0f;
-      split_bf16(v, stage[r * ld + d], stage[(kRows + r) * ld + d]);
+      qv[k] = (r < G && d < p.hd) ? qkv[(kvh * G + r) * p.hd + d] * scale : 0.0f;
+    }
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k) {
+      const int i = threadIdx.x + k * 32 * kWarps;
+      const int r = i / HDP, d = i % HDP;
+      split_bf16(qv[k], stage[r * ld + d], stage[(kRows + r) * ld + d]);
     }
     __syncthreads();
 #pragma unroll
