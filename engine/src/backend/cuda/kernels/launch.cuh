@@ -9,13 +9,25 @@
 // launches and the device-side calls below are no-ops.
 //
 // The contract every kernel launched through launch_kernel() keeps: pdl_wait() before it touches any
-// memory (pdl_enter() as its first statement), pdl_trigger() only after it.
+// memory (pdl_enter() as its first statement).
 // Measured on an H100 (session 3), not assumed: issuing the matrix-vector kernels' first weight
 // loads before the wait (the weights are constant) gave wrong, run-to-run different decode logits
 // (cause not isolated; suspected: the activations' read-only non-coherent loads of `const
 // __restrict__` data are not ordered behind the wait), and saved nothing measurable (3.499 vs
-// 3.513 ms). Triggering at the start
-// rather than at the end is worth ~0.01 ms; kept.
+// 3.513 ms). Session 5 (H200), with the activation pointer passed through an empty asm after the
+// wait: correct (check PASS, bit-repeatable) but no faster (2.472 / 2.495 ms per token against
+// 2.479 / 2.497 with the same binary loading after the wait); the kernel timeline showed the
+// products faster and the small kernels before them slower (their loads queue behind the early
+// weight traffic). Not kept.
+// When the next kernel may start: no kernel triggers it early (griddepcontrol.launch_dependents);
+// it is scheduled as this one's blocks exit, still before this one's completion is processed.
+// Measured on an H200 (session 5, one call, two rounds, against the same code triggering right after
+// the wait as v3-v4 did): prefill 2048 tokens 22.9k -> 24.8k tokens/s, 128 tokens 7.17k -> 7.39k,
+// time to first token 12.05-12.10 -> 11.89-12.01 ms; decode 2.166 / 2.169 -> 2.199 / 2.184 ms per
+// token at 1k, 2.289 -> 2.296 at 32k. Early-triggered blocks of the next kernel sit on warp slots and
+// shared memory while the current (multi-wave) kernel still needs them; decode's one-wave products
+// lose the ~1% their early start was worth. Triggering early only from grids of <= 32 blocks
+// measured the same as never (another call); from <= 160 blocks, prefill 23.1k.
 // Checked by: tests/gpu (logitscope-cli check runs decode with graphs and PDL, plain launches, and
 // compares them bit for bit).
 #pragma once
@@ -32,13 +44,6 @@ namespace logitscope::cuda {
 __device__ __forceinline__ void pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
-}
-
-// Let the next kernel of the stream be scheduled now (it still waits for this one in pdl_wait()).
-__device__ __forceinline__ void pdl_trigger() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
 }
 
@@ -87,11 +92,10 @@ __device__ __forceinline__ void timeline_stamp() {
 __device__ __forceinline__ void timeline_stamp() {}
 #endif
 
-// Both, in the order the contract needs: the start of every kernel with nothing to prefetch.
+// The start of every kernel: wait for the kernels it depends on (and stamp the timeline).
 __device__ __forceinline__ void pdl_enter() {
   pdl_wait();
   timeline_stamp();
-  pdl_trigger();
 }
 
 // Whether launches carry the PDL attribute: the current device is 9.0+ and LOGITSCOPE_CUDA_PDL is
