@@ -35,7 +35,7 @@ struct ConvStep {
 // ---- gemv.cu: y[r] (+)= b[r] + W[r,:] . x, batch 1 -------------------------------------------
 // W [rows, cols] bf16, x [cols] bf16, y [rows] fp32, b [rows] fp32 or null. conv.K > 0 (decode
 // in_proj): rows conv.offset .. + conv_dim also run their conv step (conv_step.cuh) into conv.out;
-// needs cols % 8 == 0 and 16-byte aligned W and x (can_fuse_conv).
+// needs cols % 8 == 0 and 16-byte aligned W and x (gemv_can_fuse_conv).
 void gemv_bf16(const bf16* W, const float* bias, const bf16* x, float* y, int rows, int cols,
                bool accumulate, cudaStream_t stream, const ConvStep& conv = ConvStep{});
 bool gemv_can_fuse_conv(const bf16* W, const bf16* x, int cols);
