@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // RMSNorm of the residual stream and the Mamba-2 grouped gated RMSNorm.
 // rmsnorm: one block of 256 threads per token; reads n fp32 + n weights, writes n bf16 (rows of
-// n % 4 == 0 floats up to 4096: all loads in flight at once, rmsnorm_vec_kernel).
+// n % 4 == 0 floats up to 8192: all loads in flight at once, rmsnorm_vec_kernel).
 // gated_rmsnorm: one block per (token, group); g = y * silu(z) kept in registers (up to 1024
 // channels; every load issued before the first use),
 // normalised over the group (gate BEFORE the norm, per group of d/n_groups channels; see spec 2.1.6).
@@ -114,11 +114,14 @@ __global__ void gated_rmsnorm_kernel(const float* __restrict__ y, const float* _
 }  // namespace
 
 void rmsnorm(const float* x, const float* w, float eps, int T, int n, bf16* out, cudaStream_t stream) {
-  constexpr int kPer = 4;  // float4 per thread: rows up to 4096 floats
-  const bool vec = n % 4 == 0 && n <= 4 * kThreads * kPer && reinterpret_cast<std::uintptr_t>(x) % 16 == 0 &&
+  // float4 per thread: 4 for rows up to 4096 floats (the 30B-A3B's 2688), 8 up to 8192.
+  const bool vec = n % 4 == 0 && n <= 4 * kThreads * 8 && reinterpret_cast<std::uintptr_t>(x) % 16 == 0 &&
                    reinterpret_cast<std::uintptr_t>(w) % 16 == 0 && reinterpret_cast<std::uintptr_t>(out) % 4 == 0;
   if (vec) {
-    launch_kernel(rmsnorm_vec_kernel<kPer>, T, kThreads, 0, stream, x, w, eps, n, out);
+    if (n <= 4 * kThreads * 4)
+      launch_kernel(rmsnorm_vec_kernel<4>, T, kThreads, 0, stream, x, w, eps, n, out);
+    else
+      launch_kernel(rmsnorm_vec_kernel<8>, T, kThreads, 0, stream, x, w, eps, n, out);
     LS_LAUNCH_CHECK();
     return;
   }
