@@ -280,18 +280,20 @@ void CudaBackend::capture_decode_graph(CudaState& st) {
     tl_base_ = launches_issued();
     tl_marks_.assign(1, TimelineMark{"graph.start", 0, 0});
   }
+  auto end_timeline_capture = [&] {
+    shared_side_ = side;
+    tl_capturing_ = false;
+  };
   try {
     decode_body(st);
     if (timeline_) timeline_end(stream_);
   } catch (...) {
-    shared_side_ = side;
-    tl_capturing_ = false;
+    end_timeline_capture();
     cudaStreamEndCapture(stream_, &g);
     if (g) cudaGraphDestroy(g);
     throw;
   }
-  shared_side_ = side;
-  tl_capturing_ = false;
+  end_timeline_capture();
   tl_launches_ = unsigned(launches_issued() - tl_base_);
   graph_is_timeline_ = timeline_;
   LS_CUDA(cudaStreamEndCapture(stream_, &g));
@@ -319,13 +321,19 @@ void CudaBackend::decode_step(CudaState& st, TokenId id) {
     }
     prof_active_ = false;
     profile_collect();
-  } else if (timeline_ && st.fed > 0) {
-    timeline_step(st);
-  } else if (use_graphs_ && st.fed > 0) {
+  } else if ((use_graphs_ || timeline_) && st.fed > 0) {
     // The graph bakes in the single-step dt clamp; the very first token of a sequence takes the
-    // prompt path's dt floor instead (see mamba()), so it runs eagerly.
-    if (!graph_exec_ || graph_uid_ != st.uid || graph_is_timeline_) capture_decode_graph(st);
-    LS_CUDA(cudaGraphLaunch(graph_exec_, stream_));
+    // prompt path's dt floor instead (see mamba()), so it runs eagerly. Timeline mode replays its
+    // own graph (kernels stamped, the shared expert on the main stream).
+    if (!graph_exec_ || graph_uid_ != st.uid || graph_is_timeline_ != timeline_) {
+      capture_decode_graph(st);
+      tl_warm_ = false;
+    }
+    if (timeline_) {
+      timeline_replay();
+    } else {
+      LS_CUDA(cudaGraphLaunch(graph_exec_, stream_));
+    }
   } else {
     decode_body(st);
   }

@@ -152,8 +152,9 @@ class CudaBackend final : public Backend {
   }
   void mark_impl(const char* name, std::uint64_t bytes);
   void profile_collect();
-  // Timeline mode (cuda_profile.cpp): replays the timeline graph, reads its stamps back.
-  void timeline_step(CudaState& st);
+  // Timeline mode (cuda_profile.cpp): replays the timeline graph (captured by decode_step), reads
+  // its stamps back and adds the stages to tl_rows_.
+  void timeline_replay();
   void mamba(const DLayer& L, CudaState& st, int T);
   void attention_layer(const DLayer& L, CudaState& st, int T, const int* pos_dev);
   void moe(const DLayer& L, CudaState& st, int T, bool capture_routing);

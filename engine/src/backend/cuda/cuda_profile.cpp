@@ -106,14 +106,9 @@ void CudaBackend::set_timeline(bool on) {
   timeline_ = on;
   tl_warm_ = false;
   if (on) tl_rows_.clear();
-  graph_uid_ = 0;  // the next step captures the graph it needs
 }
 
-void CudaBackend::timeline_step(CudaState& st) {
-  if (!graph_exec_ || graph_uid_ != st.uid || !graph_is_timeline_) {
-    capture_decode_graph(st);
-    tl_warm_ = false;
-  }
+void CudaBackend::timeline_replay() {
   LS_CUDA(cudaMemsetAsync(tl_count_, 0, sizeof(unsigned), stream_));
   LS_CUDA(cudaGraphLaunch(graph_exec_, stream_));
   unsigned count = 0;
