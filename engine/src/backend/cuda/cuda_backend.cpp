@@ -160,7 +160,7 @@ void CudaBackend::mamba(const DLayer& L, CudaState& st, int T) {
   const std::uint64_t state = std::uint64_t(c.mamba_num_heads) * c.mamba_head_dim * c.ssm_state_size * 4;
   const std::uint64_t conv_bytes = std::uint64_t(conv_dim) * (8 + 4 * c.conv_kernel + 4 * (c.conv_kernel - 1));
   if (T == 1 && c.conv_kernel >= 2 && c.conv_kernel <= kMaxConvTaps &&
-      gemv_can_fuse_conv(L.in_proj.w, ws_.normed, L.in_proj.cols)) {
+      gemv_vectorised(L.in_proj.w, ws_.normed, L.in_proj.cols)) {
     // Decode: the in_proj rows that are xBC channels run their conv step in the product's epilogue.
     mark("mamba.in_proj+conv", gemv_bytes(in_dim, L.in_proj.cols, false) + conv_bytes);
     const ConvStep step{c.conv_kernel, d_inner, conv_dim, L.conv_w, L.conv_b, st.conv[L.slot], ws_.xbc};

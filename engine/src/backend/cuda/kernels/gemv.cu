@@ -123,7 +123,7 @@ __global__ void gemv_rows_scalar(const WT* __restrict__ W, const float* __restri
 void gemv_bf16(const bf16* W, const float* bias, const bf16* x, float* y, int rows, int cols,
                bool accumulate, cudaStream_t stream, const ConvStep& conv) {
   dim3 grid((rows + kWarps - 1) / kWarps);
-  const bool aligned = gemv_can_fuse_conv(W, x, cols);
+  const bool aligned = gemv_vectorised(W, x, cols);
   if (aligned && rows >= 8192) {
     const int per_block = kVecWarps * kVecRows;
     launch_kernel(gemv_bf16_vec<kVecRows>, (rows + per_block - 1) / per_block, kVecWarps * 32, 0, stream, W, bias, x, y, rows,
@@ -140,7 +140,7 @@ void gemv_bf16(const bf16* W, const float* bias, const bf16* x, float* y, int ro
   LS_LAUNCH_CHECK();
 }
 
-bool gemv_can_fuse_conv(const bf16* W, const bf16* x, int cols) {
+bool gemv_vectorised(const bf16* W, const bf16* x, int cols) {
   return cols % 8 == 0 && (reinterpret_cast<std::uintptr_t>(W) % 16) == 0 && (reinterpret_cast<std::uintptr_t>(x) % 16) == 0;
 }
 

@@ -35,10 +35,11 @@ struct ConvStep {
 // ---- gemv.cu: y[r] (+)= b[r] + W[r,:] . x, batch 1 -------------------------------------------
 // W [rows, cols] bf16, x [cols] bf16, y [rows] fp32, b [rows] fp32 or null. conv.K > 0 (decode
 // in_proj): rows conv.offset .. + conv_dim also run their conv step (conv_step.cuh) into conv.out;
-// needs cols % 8 == 0 and 16-byte aligned W and x (gemv_can_fuse_conv).
+// needs the vectorised kernels (gemv_vectorised).
 void gemv_bf16(const bf16* W, const float* bias, const bf16* x, float* y, int rows, int cols,
                bool accumulate, cudaStream_t stream, const ConvStep& conv = ConvStep{});
-bool gemv_can_fuse_conv(const bf16* W, const bf16* x, int cols);
+// Whether gemv_bf16 takes its vectorised kernels: cols % 8 == 0, W and x 16-byte aligned.
+bool gemv_vectorised(const bf16* W, const bf16* x, int cols);
 // W [rows, cols] fp32 (the router when the checkpoint stores it in fp32), x [T, cols] bf16.
 void gemv_f32w(const float* W, const bf16* x, float* y, int rows, int cols, int T, cudaStream_t stream);
 // Same with bf16 weights over T tokens (router of a bf16 checkpoint; any small T).

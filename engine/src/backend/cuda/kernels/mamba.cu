@@ -16,7 +16,6 @@
 namespace logitscope::cuda {
 namespace {
 
-constexpr int kMaxK = kMaxConvTaps;
 constexpr int kSequentialConvTokens = 16;  // up to this many tokens: the one-launch sequential kernel
 
 // One thread per channel, the tokens in series, the state updated in place (conv_step.cuh: the same
@@ -56,16 +55,16 @@ __global__ void mamba_conv_state_kernel(const float* __restrict__ zxbcdt, int st
   pdl_enter();
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= conv_dim) return;
-  float win[kMaxK - 1];
+  float win[kMaxConvTaps - 1];
 #pragma unroll
-  for (int j = 0; j < kMaxK - 1; ++j) {
+  for (int j = 0; j < kMaxConvTaps - 1; ++j) {
     if (j >= K - 1) break;
     const int tt = T - (K - 1) + j;  // token of window row j
     win[j] = tt >= 0 ? round_bf16(zxbcdt[std::int64_t(tt) * stride + offset + c])
                      : __bfloat162float(conv_state[std::int64_t(c) * (K - 1) + (K - 1 + tt)]);
   }
 #pragma unroll
-  for (int j = 0; j < kMaxK - 1; ++j)
+  for (int j = 0; j < kMaxConvTaps - 1; ++j)
     if (j < K - 1) conv_state[std::int64_t(c) * (K - 1) + j] = __float2bfloat16(win[j]);
 }
 
@@ -73,7 +72,8 @@ __global__ void mamba_conv_state_kernel(const float* __restrict__ zxbcdt, int st
 
 void mamba_conv(const float* zxbcdt, int stride, int offset, int conv_dim, int K, const float* conv_w,
                 const float* conv_b, bf16* conv_state, int T, float* xbc, cudaStream_t stream) {
-  if (K < 2 || K > kMaxK) throw Error("conv_kernel " + std::to_string(K) + " is not supported (2..8)");
+  if (K < 2 || K > kMaxConvTaps)
+    throw Error("conv_kernel " + std::to_string(K) + " is not supported (2.." + std::to_string(kMaxConvTaps) + ")");
   if (T <= kSequentialConvTokens) {  // decode and short chunks: one launch, state updated in place
     const ConvStep step{K, offset, conv_dim, conv_w, conv_b, conv_state, xbc};
     launch_kernel(mamba_conv_kernel, (conv_dim + 127) / 128, 128, 0, stream, zxbcdt, stride, step, T);
