@@ -56,9 +56,8 @@ int run_chat(const std::vector<std::string>& words) {
       sampling_from(args), probe);
 
   std::vector<TokenId> generated;
-  for (const TokenEvent& e : result.events) generated.push_back(e.id);
-  // The final stop token (e.g. <|im_end|>) is not part of the answer.
-  if (result.reason == StopReason::StopToken && !generated.empty()) generated.pop_back();
+  for (const TokenEvent& e : result.events)
+    if (!e.end_of_turn) generated.push_back(e.id);  // the stop token (e.g. <|im_end|>) is not part of the answer
   const std::string text = model->tokenizer()->decode(generated, /*skip_special_tokens=*/false);
   const ReasoningSplit split = split_reasoning(text, prompt.starts_in_thinking);
   if (!split.reasoning.empty() || prompt.starts_in_thinking) {

@@ -18,7 +18,8 @@ namespace {
 constexpr int kSkipped = 77;
 
 int run_check(const std::vector<std::string>& words) {
-  const Args args(words, {"model", "prompt-ids", "tolerance", "min-routing", "greedy", "context", "cpu-threads"}, {});
+  const Args args(words, {"model", "prompt-ids", "tolerance", "min-routing", "tie-margin", "greedy", "context", "cpu-threads"},
+                  {});
 #ifndef LOGITSCOPE_HAVE_CUDA
   (void)args;
   std::cerr << "logitscope-cli check: this build has no CUDA backend (configure with -DLOGITSCOPE_CUDA=ON); skipped\n";
@@ -33,6 +34,7 @@ int run_check(const std::vector<std::string>& words) {
   if (auto ids = args.get("prompt-ids")) o.prompt = parse_id_list(*ids, "--prompt-ids");
   o.tolerance = args.get_double("tolerance", o.tolerance);
   o.min_routing = args.get_double("min-routing", o.min_routing);
+  o.tie_margin = args.get_double("tie-margin", o.tie_margin);
   o.greedy_tokens = int(args.get_int("greedy", o.greedy_tokens));
   o.max_context = args.get_int("context", o.max_context);
   o.cpu_threads = int(args.get_int("cpu-threads", o.cpu_threads));
@@ -61,6 +63,15 @@ int run_check(const std::vector<std::string>& words) {
   for (auto id : r.greedy_cuda) std::printf(" %d", id);
   std::printf(")\nrouting agreement %d/%d expert sets; max entropy diff %.3g nats\n", r.routing_agree, r.routing_total,
               r.max_entropy_diff);
+  auto experts = [](const std::vector<int>& v) {
+    std::string s = "{";
+    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+    return s + "}";
+  };
+  for (const auto& f : r.flips)
+    std::printf("routing differs: %s position %lld, layer %d: cpu %s, cuda %s, reference margin %.3g%s\n", f.path.c_str(),
+                static_cast<long long>(f.pos), f.layer, experts(f.cpu_experts).c_str(), experts(f.cuda_experts).c_str(),
+                f.cpu_margin, f.near_tie ? " (near-tie: bf16 rounding chose the runner-up)" : "");
   std::printf("repeatability: cuda run-to-run max |diff| %.3g, graph vs eager %.3g, expert ids differing %d; "
               "cpu run-to-run %.3g, expert ids differing %d\n",
               r.gpu_repeat_max_diff, r.gpu_graph_vs_eager, r.gpu_repeat_routing_diffs, r.cpu_repeat_max_diff,
@@ -75,11 +86,14 @@ const CommandRegistration registration{{
     "check",
     "compare the CUDA backend with the CPU reference on the same tokens",
     "usage: logitscope-cli check --model M [--prompt-ids 5,17,42] [--tolerance 0.03] [--min-routing 0.95]\n"
-    "                            [--greedy 8] [--context 512] [--cpu-threads 1]\n\n"
+    "                            [--tie-margin 0.02] [--greedy 8] [--context 512] [--cpu-threads 1]\n\n"
     "Runs the prompt (default: the snapshot's golden.json prompt_ids, else a fixed pseudo-random one)\n"
     "through both backends as one prompt forward (every position's logits) and token by token (logits\n"
     "and routing at every position), then greedy tokens. Prints per-position max |logit diff|, relative\n"
-    "error, top-1, greedy and routing agreement. Exit 0 = pass, 1 = past tolerance (relative L2 error of\n"
+    "error, top-1, greedy and routing agreement, and every MoE layer whose expert set differs with the\n"
+    "reference's margin there (selection score of the last chosen minus the best left out): below\n"
+    "--tie-margin it is a near-tie that bf16 rounding flipped, and the rows from that position on are\n"
+    "excused from the logit tolerance; a larger margin fails. Exit 0 = pass, 1 = past tolerance (relative L2 error of\n"
     "a logit row above --tolerance, a top-1/greedy flip where the reference margin exceeds twice the\n"
     "row's error, or routing agreement below --min-routing, or either backend not repeatable bit for bit\n"
     "over three more token-by-token runs), 77 = no CUDA build or no GPU (skipped). The CPU reference\n"

@@ -41,7 +41,7 @@ int run_logits(const std::vector<std::string>& words) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& slices : routing) {
       nlohmann::json row = nlohmann::json::array();
-      for (const RoutingSlice& r : slices) row.push_back({{"layer", r.layer}, {"experts", r.experts}, {"weights", r.weights}});
+      for (const RoutingSlice& r : slices) row.push_back(routing_slice_json(r));
       rows.push_back(row);
     }
     out += ",\n\"routing\": " + dump_json(rows);

@@ -9,6 +9,8 @@
 namespace logitscope::cli {
 
 nlohmann::json token_event_json(const TokenEvent& event);
+// {"layer", "experts", "weights"} and "margin" where the backend reports it.
+nlohmann::json routing_slice_json(const RoutingSlice& slice);
 // Floats printed with 9 significant digits so logits and probabilities round-trip.
 std::string dump_json(const nlohmann::json& value);
 

@@ -5,14 +5,16 @@
 
 namespace logitscope::cli {
 
-const std::set<std::string> kModelOptions = {"model", "revision", "cache-dir", "backend", "threads", "max-context"};
+const std::set<std::string> kModelOptions = {"model", "revision", "cache-dir", "backend", "threads", "max-context", "synthetic"};
 const char* const kModelOptionsUsage =
     "  --model M          a folder with config.json + safetensors, or a hub id in the local HF cache\n"
     "  --revision R       hub revision: commit hash or ref under refs/ (default main)\n"
     "  --cache-dir DIR    hub cache (default $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)\n"
     "  --backend B        cpu or cuda (default cpu)\n"
     "  --threads N        CPU backend threads (default: all cores)\n"
-    "  --max-context N    tokens the caches hold (default 8192)\n";
+    "  --max-context N    tokens the caches hold (default 8192)\n"
+    "  --synthetic CFG    instead of --model: random weights at the shape of config.json CFG, made on\n"
+    "                     the GPU (--backend cuda), for speed tests without a download\n";
 
 const std::set<std::string> kSamplingOptions = {"temperature", "sample-top-k", "top-p", "min-p", "seed"};
 const std::set<std::string> kSamplingFlags = {"greedy"};
@@ -26,7 +28,12 @@ const char* const kSamplingOptionsUsage =
 
 LoadOptions load_options_from(const Args& args) {
   LoadOptions options;
-  options.snapshot.model = args.require("model");
+  if (auto config = args.get("synthetic")) {
+    if (args.has("model")) throw Error("give --model or --synthetic, not both");
+    options.synthetic_config = *config;
+  } else {
+    options.snapshot.model = args.require("model");
+  }
   options.snapshot.revision = args.get_or("revision", "main");
   if (auto dir = args.get("cache-dir")) options.snapshot.cache_dir = *dir;
   options.backend = parse_backend_kind(args.get_or("backend", "cpu").c_str());

@@ -3,7 +3,7 @@
 """Writes small random NemotronH checkpoints and their golden outputs from Hugging Face transformers.
 
 Runs where transformers >= 5 with NemotronH is installed (the GPU machine; a CPU is enough):
-    python3 tests/reference/make_fixtures.py OUT_DIR [--device cuda|cpu]
+    python3 tests/reference/make_fixtures.py OUT_DIR [--device cuda|cpu] [--only NAME ...]
 
 For each fixture OUT_DIR/<name>/ gets the checkpoint (config.json + safetensors, written by
 save_pretrained unless noted) and golden.json:
@@ -107,6 +107,22 @@ FIXTURES = [
                     n_group=2, topk_group=1, routed_scaling_factor=1.5, norm_topk_prob=True,
                     intermediate_size=36),
         overrides=dict(use_bias=True, attention_bias=True, mlp_bias=True, use_conv_bias=False),
+    ),
+    dict(
+        # Sizes no other fixture has: head_dim 24 (padded to 32 by the tensor-core attention),
+        # 3 Mamba heads per group, group-limited routing that keeps one group of four experts.
+        name="tiny-odd-heads",
+        pattern="M*EM-EM*E",
+        save="save_pretrained",
+        prompt_len=23, greedy_len=8, seed=6,
+        config=dict(vocab_size=320, hidden_size=96,
+                    mamba_num_heads=6, mamba_head_dim=16, n_groups=2, ssm_state_size=16,
+                    conv_kernel=4, chunk_size=8,
+                    num_attention_heads=4, num_key_value_heads=2, head_dim=24,
+                    n_routed_experts=8, num_experts_per_tok=2, moe_intermediate_size=40,
+                    moe_shared_expert_intermediate_size=56, n_shared_experts=1,
+                    n_group=2, topk_group=1, routed_scaling_factor=1.7, norm_topk_prob=True,
+                    intermediate_size=128),
     ),
 ]
 
@@ -321,6 +337,7 @@ def main():
     # float32 on the CPU is exact and deterministic; the models are tiny.
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--sources", help="also write the HF source of the pieces we mirror here")
+    parser.add_argument("--only", action="append", help="write only this fixture (repeatable)")
     args = parser.parse_args()
     torch.use_deterministic_algorithms(False)
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -331,7 +348,8 @@ def main():
         with open(args.sources, "w") as f:
             f.write(inspect.getsource(mod))
     for spec in FIXTURES:
-        make_fixture(spec, args.out, args.device)
+        if not args.only or spec["name"] in args.only:
+            make_fixture(spec, args.out, args.device)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 # Nemotron-3-Nano-30B-A3B shape with synthetic weights: inspect off with the per-stage profile,
 # inspect on, graphs off, and an optional baseline binary in the same run. Logs go to $OUT (or ./out).
 #   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,bench,timeline,prefill,sanitize,hf] [BASELINE_CLI]
-# check: every fixture with its golden prompt and with a 100-token prompt; prefill: prompt speeds per
+# check: every fixture with its golden prompt and with a 100-token prompt; sanitize: compute-sanitizer
+# memcheck, racecheck, initcheck and synccheck over prompt forwards and whole checks; prefill: prompt speeds per
 # prompt-experts mode (LOGITSCOPE_PROMPT_EXPERTS: auto, cublas, cublas_grouped) and the per-stage
 # prompt profile.
 # timeline: per-stage decode times inside the graph (TIMELINE_CLI: a LOGITSCOPE_CUDA_TIMELINE=ON build).
@@ -70,6 +71,21 @@ if [[ $WHAT == all || ,$WHAT, == *,sanitize,* ]]; then
   if [[ -n $CS ]]; then
     # A 70-token prompt: the grouped expert products, the staged scan and the prompt attention.
     long=$(python3 -c "print(','.join(str(3 + (i * 7919 + 13) % 150) for i in range(70)))")
+    # initcheck: reads of device memory nothing wrote (a 12-token prompt: one chunk, every layer);
+    # synccheck: barriers that not every thread of a block reaches.
+    short=$(python3 -c "print(','.join(str(3 + (i * 7919 + 13) % 150) for i in range(12)))")
+    for tool in initcheck synccheck; do
+      echo "=== compute-sanitizer --tool $tool (logits --routing, tiny-every-kind, 12-token prompt)"
+      timeout 200 "$CS" --tool $tool --print-limit 20 "$CLI" logits --model tests/fixtures/models/tiny-every-kind \
+        --backend cuda --routing --ids "$short" > "$OUT/sanitize-$tool-logits.log" 2>&1
+      echo "exit $?"
+      grep -E "ERROR SUMMARY|Uninitialized|Barrier|Invalid" "$OUT/sanitize-$tool-logits.log" | sort | uniq -c | head -8
+      echo "=== compute-sanitizer --tool $tool (check, tiny-every-kind, 12-token prompt)"
+      timeout 240 "$CS" --tool $tool --print-limit 20 "$CLI" check --model tests/fixtures/models/tiny-every-kind \
+        --prompt-ids "$short" --greedy 2 > "$OUT/sanitize-$tool-check.log" 2>&1
+      echo "exit $?"
+      grep -E "ERROR SUMMARY|Uninitialized|Barrier|Invalid" "$OUT/sanitize-$tool-check.log" | sort | uniq -c | head -8
+    done
     for tool in racecheck memcheck; do
       # One prompt forward alone (racecheck of the whole check is too slow): every prompt kernel.
       echo "=== compute-sanitizer --tool $tool (logits, tiny-every-kind, 70-token prompt)"

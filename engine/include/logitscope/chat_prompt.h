@@ -20,7 +20,7 @@ struct ChatPrompt {
   bool starts_in_thinking = false;   // the prompt ends inside an open <think> block
   TokenId think_start_id = -1;       // <think>, when the vocabulary has it
   TokenId think_end_id = -1;         // </think>
-  std::vector<TokenId> stop_ids;     // generation_config eos ids + the template's eos token
+  std::vector<TokenId> stop_ids;     // the model's stop ids (ModelInfo::stop_ids)
 };
 
 // Throws logitscope::Error when the model has no tokenizer or chat template, or the template fails.

@@ -19,6 +19,9 @@ struct CheckOptions {
   std::vector<std::int32_t> prompt;  // empty: golden.json's prompt_ids, else a fixed pseudo-random prompt
   double tolerance = 0.03;           // max relative L2 error of a logit row (bf16 weights vs fp32)
   double min_routing = 0.95;         // fraction of (position, layer) expert sets that must match
+  // A routing difference counts as a near-tie (bf16 rounding chose the runner-up) when the CPU
+  // reference's margin (RoutingSlice::margin) is below this; a larger one is a defect.
+  double tie_margin = 0.02;
   int greedy_tokens = 8;
   std::int64_t max_context = 512;
   int cpu_threads = 1;               // CPU reference threads (1: deterministic; 0 = all cores)
@@ -30,8 +33,18 @@ struct CheckRow {
   double rel = 0.0;                  // ||cuda - cpu|| / ||cpu||
   bool top1 = true;                  // same argmax
   double cpu_margin = 0.0;           // cpu top-1 minus top-2 logit
-  int routing_flips = 0;             // MoE layers whose expert set differs at this position (decode path)
-  bool after_flip = false;           // at or after the first routing flip: bf16 rounding chose other experts
+  int routing_flips = 0;             // MoE layers whose expert set differs at this position
+  bool after_flip = false;           // at or after the first near-tie flip: bf16 rounding chose other experts
+};
+
+// One MoE decision the backends took differently.
+struct RoutingFlip {
+  std::string path;                  // "prefill" (one prompt forward) or "decode" (token by token)
+  std::int64_t pos = 0;
+  int layer = 0;                     // index in the full layer stack
+  std::vector<int> cpu_experts, cuda_experts;
+  double cpu_margin = 0.0;           // the reference's margin there (RoutingSlice::margin)
+  bool near_tie = false;             // cpu_margin < CheckOptions::tie_margin
 };
 
 struct CheckReport {
@@ -40,7 +53,8 @@ struct CheckReport {
   std::vector<CheckRow> decode;      // the prompt fed token by token
   std::vector<std::int32_t> greedy_cpu, greedy_cuda;
   int greedy_agree = 0;
-  int routing_total = 0, routing_agree = 0;  // expert sets per (position, MoE layer), decode path
+  int routing_total = 0, routing_agree = 0;  // expert sets per (position, MoE layer), both paths
+  std::vector<RoutingFlip> flips;    // every differing expert set, prefill then decode
   double max_entropy_diff = 0.0;
   // Repeatability: the prompt fed token by token again on each backend, compared bit for bit.
   double gpu_repeat_max_diff = 0.0;  // two CUDA runs (graph replay), max |logit diff|

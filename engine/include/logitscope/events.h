@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ struct RoutingSlice {
   int layer = 0;                // index in the full layer stack (not among MoE layers)
   std::vector<int> experts;     // [num_experts_per_tok], in descending selection score
   std::vector<float> weights;   // [num_experts_per_tok], combine weights incl. routed_scaling_factor
+  // How close the choice was: the selection score (sigmoid + correction bias) of the last chosen
+  // expert minus that of the best one left out; with group-limited routing the smaller of that and
+  // the gap between the last kept and the best dropped group score. A near-tie (tiny margin) can
+  // flip under rounding. NaN where the backend does not report it.
+  float margin = std::numeric_limits<float>::quiet_NaN();
 };
 
 struct StepTiming {
@@ -37,6 +43,7 @@ struct TokenEvent {
   std::string text;      // decoded text that became complete with this token (UTF-8 safe), may be empty
   std::string bytes;     // the raw bytes of this token alone (may be a partial UTF-8 sequence)
   bool forced = false;   // chosen by the caller rather than sampled
+  bool end_of_turn = false;  // a stop id (end of turn / sequence): shown as a token, never part of the reply text
   float prob = 0.0f;     // probability of `id` under the raw model distribution
   float logprob = 0.0f;
   float entropy = 0.0f;  // entropy of the raw model distribution, in nats

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "logitscope/config.h"
 #include "logitscope/snapshot.h"
@@ -25,6 +26,11 @@ struct LoadOptions {
   std::int64_t max_context = 8192;   // tokens the caches are sized for
   int threads = 0;                   // CPU backend worker threads; 0 = hardware concurrency
   bool load_tokenizer = true;        // read tokenizer.json / chat template when present
+  // Random weights at the shape of this config.json, made on the GPU (CUDA backend only): speed
+  // and interface tests at a real model's size without its download. `snapshot` is then unused;
+  // a tokenizer.json and chat template next to the config are loaded as for a snapshot.
+  std::filesystem::path synthetic_config;
+  std::uint64_t synthetic_seed = 1;
 };
 
 struct LoadProgress {
@@ -41,9 +47,13 @@ struct ModelInfo {
   BackendKind backend = BackendKind::Cpu;
   std::uint64_t parameter_count = 0;
   std::uint64_t weight_bytes = 0;          // as stored in the files
+  std::string weight_format;               // dtype of most weight bytes ("BF16"; "BF16 + F32" when mixed)
   std::uint64_t decode_bytes_per_token = 0;  // weights read for one decoded token (active experts only)
   std::uint64_t device_bytes = 0;          // memory the backend holds for weights
   std::string device_name;                 // "CPU (16 threads)", "NVIDIA H100 80GB HBM3"
+  // Ids that end a turn: config.json's and generation_config.json's eos ids, then the chat
+  // template's eos token (tokenizer_config.json) when the vocabulary has it.
+  std::vector<TokenId> stop_ids;
 };
 
 class Model {

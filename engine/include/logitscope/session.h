@@ -26,7 +26,7 @@ struct SessionOptions {
 
 struct GenerateOptions {
   int max_new_tokens = 256;
-  std::vector<TokenId> stop_ids;       // empty: the model's eos ids
+  std::vector<TokenId> stop_ids;       // empty: the model's stop ids (ModelInfo::stop_ids)
   // Thinking budget: after this many tokens inside a reasoning block, `think_end_id` is forced.
   int thinking_budget = -1;            // -1 = no budget
   TokenId think_start_id = -1;         // -1 = not known / not used

@@ -3,7 +3,12 @@
 // when the snapshot has them.
 #include "logitscope/model.h"
 
+#include <algorithm>
+
 #include "backend/backend.h"
+#ifdef LOGITSCOPE_HAVE_CUDA
+#include "backend/cuda/cuda_backend.h"
+#endif
 #include "logitscope/chat.h"
 #include "logitscope/errors.h"
 #include "logitscope/tokenizer.h"
@@ -16,12 +21,12 @@ namespace fs = std::filesystem;
 
 Model::~Model() = default;
 
-std::unique_ptr<Model> Model::load(const LoadOptions& options, const ProgressFn& progress) {
-  auto report = [&](const std::string& stage, std::uint64_t done, std::uint64_t total) {
-    if (progress && !progress(LoadProgress{stage, done, total})) throw Cancelled("loading cancelled");
-  };
-  std::unique_ptr<Model> model(new Model());
-  ModelInfo& info = model->info_;
+namespace {
+
+// A snapshot's config, tensors and weights bound on the backend.
+template <class Report>
+void load_weights(const LoadOptions& options, const Report& report, const ProgressFn& progress, ModelInfo& info,
+                  std::unique_ptr<Backend>& backend) {
   report("finding the model", 0, 0);
   info.snapshot_dir = resolve_snapshot(options.snapshot);
   info.config = load_model_config(info.snapshot_dir / "config.json");
@@ -32,17 +37,55 @@ std::unique_ptr<Model> Model::load(const LoadOptions& options, const ProgressFn&
   ModelWeights weights = bind_model_weights(info.config, info.snapshot_dir);
   info.parameter_count = weights.parameter_count;
   info.weight_bytes = weights.total_bytes;
+  info.weight_format = weights.format;
   info.decode_bytes_per_token = decode_bytes_per_token(info.config, weights);
 
   if (options.backend == BackendKind::Cpu) {
-    model->backend_ = make_cpu_backend(info.config, std::move(weights), options.threads);
+    backend = make_cpu_backend(info.config, std::move(weights), options.threads);
     report("weights", info.weight_bytes, info.weight_bytes);
   } else {
 #ifdef LOGITSCOPE_HAVE_CUDA
-    model->backend_ = make_cuda_backend(info.config, weights, options.max_context, progress);
+    backend = make_cuda_backend(info.config, weights, options.max_context, progress);
 #else
+    (void)progress;
     throw Error("this build has no CUDA backend (configure with -DLOGITSCOPE_CUDA=ON where nvcc is installed)");
 #endif
+  }
+}
+
+// Random weights on the GPU at a config's shape (LoadOptions::synthetic_config).
+void load_synthetic(const LoadOptions& options, ModelInfo& info, std::unique_ptr<Backend>& backend) {
+  if (options.backend != BackendKind::Cuda)
+    throw Error("synthetic weights (" + options.synthetic_config.string() +
+                ") are made on the GPU: use the CUDA backend (--backend cuda)");
+  info.snapshot_dir = options.synthetic_config.parent_path();
+  info.config = load_model_config(options.synthetic_config);
+  info.backend = BackendKind::Cuda;
+#ifdef LOGITSCOPE_HAVE_CUDA
+  backend = make_cuda_backend_synthetic(info.config, options.synthetic_seed, options.max_context);
+  const cuda::CudaBackendStats stats = cuda::cuda_backend_stats(*backend);
+  info.weight_bytes = stats.weight_bytes;
+  info.decode_bytes_per_token = stats.decode_weight_bytes;
+  info.weight_format = "BF16, synthetic";
+#else
+  (void)backend;
+  throw Error("this build has no CUDA backend (configure with -DLOGITSCOPE_CUDA=ON where nvcc is installed)");
+#endif
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const LoadOptions& options, const ProgressFn& progress) {
+  auto report = [&](const std::string& stage, std::uint64_t done, std::uint64_t total) {
+    if (progress && !progress(LoadProgress{stage, done, total})) throw Cancelled("loading cancelled");
+  };
+  std::unique_ptr<Model> model(new Model());
+  ModelInfo& info = model->info_;
+  if (!options.synthetic_config.empty()) {
+    report("random weights on the GPU", 0, 0);
+    load_synthetic(options, info, model->backend_);
+  } else {
+    load_weights(options, report, progress, info, model->backend_);
   }
   throw_if_mapping_faulted();  // a shard shrank while its weights were read or copied
   info.device_name = model->backend_->device_name();
@@ -56,6 +99,10 @@ std::unique_ptr<Model> Model::load(const LoadOptions& options, const ProgressFn&
     }
     model->chat_template_ = ChatTemplate::from_snapshot(info.snapshot_dir);
   }
+  info.stop_ids.assign(info.config.eos_token_ids.begin(), info.config.eos_token_ids.end());
+  if (model->tokenizer_ && model->chat_template_ && !model->chat_template_->eos_token().empty())
+    if (auto id = model->tokenizer_->token_to_id(model->chat_template_->eos_token()))
+      if (std::find(info.stop_ids.begin(), info.stop_ids.end(), *id) == info.stop_ids.end()) info.stop_ids.push_back(*id);
   return model;
 }
 

@@ -5,6 +5,8 @@
 // 3-D (experts.up_proj [E, I, H]). Every mismatch is collected and reported in one message.
 #include "model/weights.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -201,12 +203,19 @@ ModelWeights bind_model_weights(const ModelConfig& c, const std::filesystem::pat
     w.layers.push_back(std::move(layer));
   }
   b.finish();
+  std::map<std::string, std::uint64_t> bytes_by_dtype;
   for (const auto& [name, view] : files.tensors()) {
     w.total_bytes += view.nbytes;
+    bytes_by_dtype[view.dtype_name] += view.nbytes;
     std::int64_t n = 1;
     for (auto d : view.shape) n *= d;
     w.parameter_count += static_cast<std::uint64_t>(n);
   }
+  std::vector<std::pair<std::uint64_t, std::string>> shares;
+  for (const auto& [dtype, bytes] : bytes_by_dtype) shares.emplace_back(bytes, dtype);
+  std::sort(shares.rbegin(), shares.rend());
+  for (const auto& [bytes, dtype] : shares)
+    if (w.format.empty() || bytes * 10 >= w.total_bytes) w.format += (w.format.empty() ? "" : " + ") + dtype;
   return w;
 }
 

@@ -69,6 +69,7 @@ struct ModelWeights {
   std::shared_ptr<const SafetensorsSet> files;  // keeps the mappings alive
   std::uint64_t total_bytes = 0;
   std::uint64_t parameter_count = 0;
+  std::string format;            // dtype of most weight bytes ("BF16"), "BF16 + F32" when another holds >= 10%
 };
 
 // Opens the snapshot's safetensors (single file or sharded index) and binds every tensor the config

@@ -32,11 +32,7 @@ ChatPrompt build_chat_prompt(const Model& model, const nlohmann::json& messages,
   prompt.starts_in_thinking = ends_in_open_reasoning(prompt.text);
   if (auto id = tokenizer->token_to_id("<think>")) prompt.think_start_id = *id;
   if (auto id = tokenizer->token_to_id("</think>")) prompt.think_end_id = *id;
-  for (int id : model.config().eos_token_ids) prompt.stop_ids.push_back(id);
-  if (!chat_template->eos_token().empty())
-    if (auto id = tokenizer->token_to_id(chat_template->eos_token()))
-      if (std::find(prompt.stop_ids.begin(), prompt.stop_ids.end(), *id) == prompt.stop_ids.end())
-        prompt.stop_ids.push_back(*id);
+  prompt.stop_ids = model.info().stop_ids;
   return prompt;
 }
 

@@ -180,6 +180,8 @@ TokenEvent Session::step(const SamplingParams& sampling, const ProbeOptions& pro
   event.pos = length();
   event.id = choice.id;
   event.forced = forced.has_value();
+  const auto& stop_ids = model_.info().stop_ids;
+  event.end_of_turn = std::find(stop_ids.begin(), stop_ids.end(), event.id) != stop_ids.end();
   event.prob = choice.prob;
   event.logprob = choice.logprob;
   event.entropy = choice.entropy;
@@ -220,9 +222,7 @@ GenerateResult Session::generate(const GenerateOptions& options, const SamplingP
     return result;
   }
   result.prefill_ms = ms_since(start);
-  std::vector<TokenId> stop_ids = options.stop_ids;
-  if (stop_ids.empty())
-    for (int id : model_.config().eos_token_ids) stop_ids.push_back(id);
+  const std::vector<TokenId>& stop_ids = options.stop_ids.empty() ? model_.info().stop_ids : options.stop_ids;
   // A generation is reproducible from its seed alone: the random stream starts afresh here (step()
   // alone keeps one stream going, so stepping by hand does not repeat the same draw).
   impl_->rng.seed(sampling.seed);
@@ -260,9 +260,11 @@ GenerateResult Session::generate(const GenerateOptions& options, const SamplingP
     } else if (thinking) {
       ++thinking_tokens;
     }
+    // This generation's stop ids decide (a caller may have dropped or added some of the model's).
+    event.end_of_turn = std::find(stop_ids.begin(), stop_ids.end(), event.id) != stop_ids.end();
     result.events.push_back(event);
     const bool keep_going = on_token ? on_token(result.events.back()) : true;
-    if (std::find(stop_ids.begin(), stop_ids.end(), event.id) != stop_ids.end()) {
+    if (event.end_of_turn) {
       result.reason = StopReason::StopToken;
       break;
     }

@@ -31,11 +31,13 @@ namespace {
 struct Choice {
   std::vector<int> experts;    // [k], by descending selection score (ties: lower id)
   std::vector<float> weights;  // [k]
+  float margin = std::numeric_limits<float>::infinity();  // see RoutingSlice::margin
 };
 
 Choice route(const ModelConfig& c, const PreparedLayer& p, const float* router_logits) {
   const int E = c.n_routed_experts, k = c.num_experts_per_tok;
   std::vector<float> scores(E), choice(E);
+  float group_margin = std::numeric_limits<float>::infinity();
   for (int e = 0; e < E; ++e) {
     scores[e] = 1.0f / (1.0f + std::exp(-router_logits[e]));
     choice[e] = scores[e] + p.correction_bias[e];
@@ -53,6 +55,7 @@ Choice route(const ModelConfig& c, const PreparedLayer& p, const float* router_l
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return group_score[a] > group_score[b]; });
     std::vector<bool> keep(c.n_group, false);
     for (int i = 0; i < c.topk_group; ++i) keep[order[i]] = true;
+    if (c.topk_group < c.n_group) group_margin = group_score[order[c.topk_group - 1]] - group_score[order[c.topk_group]];
     for (int e = 0; e < E; ++e)
       if (!keep[e / per_group]) choice[e] = -std::numeric_limits<float>::infinity();
   }
@@ -60,6 +63,9 @@ Choice route(const ModelConfig& c, const PreparedLayer& p, const float* router_l
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return choice[a] > choice[b]; });
   Choice out;
+  // -inf beyond the kept groups: then only the group decision can flip.
+  if (k < E && std::isfinite(choice[order[k]])) out.margin = choice[order[k - 1]] - choice[order[k]];
+  out.margin = std::min(out.margin, group_margin);
   float total = 0.0f;
   for (int i = 0; i < k; ++i) {
     out.experts.push_back(order[i]);
@@ -125,6 +131,7 @@ void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, co
       routing[t].layer = layer_index;
       routing[t].experts = choices[t].experts;
       routing[t].weights = choices[t].weights;
+      routing[t].margin = choices[t].margin;
     }
   }
 }

@@ -352,6 +352,8 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
   for (TokenId id : tokens)
     if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
   st.all_logits.clear();
+  st.all_routing_ids.clear();
+  st.all_routing_w.clear();
   st.has_routing = false;
   cand_uid_ = 0;
   if (tokens.size() == 1 && !options.all_logits) {
@@ -362,10 +364,23 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
     st.has_routing = options.capture_routing;
     return;
   }
+  const int ne = model_.cfg.count(LayerKind::Moe), k = model_.cfg.num_experts_per_tok;
+  const bool every_row_routing = options.all_logits && options.capture_routing && ne > 0;
+  if (every_row_routing) {
+    st.all_routing_ids.assign(tokens.size() * std::size_t(ne) * k, -1);
+    st.all_routing_w.assign(tokens.size() * std::size_t(ne) * k, 0.0f);
+  }
+  struct ForgetRoutingState {  // the member pointer must not outlive this forward (exceptions too)
+    CudaState*& target;
+    ~ForgetRoutingState() { target = nullptr; }
+  } forget{all_routing_state_};
   std::size_t done = 0;
   while (done < tokens.size()) {
     if (stop.stop_requested()) throw Cancelled("forward cancelled");
     const int T = int(std::min<std::size_t>(ws_.rows, tokens.size() - done));
+    // A one-token chunk takes the decode path's routing slot (moe() copies chunks of 2+ rows).
+    all_routing_state_ = every_row_routing && T > 1 ? &st : nullptr;
+    all_routing_row0_ = std::int64_t(done);
     std::memcpy(ws_.h_ids, tokens.data() + done, std::size_t(T) * 4);
     LS_CUDA(cudaMemcpyAsync(ws_.ids, ws_.h_ids, std::size_t(T) * 4, cudaMemcpyHostToDevice, stream_));
     const bool last_chunk = done + T == tokens.size();
@@ -375,6 +390,12 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
     }
     try {
       run_chunk(st, T, options.capture_routing && last_chunk, ws_.ids, nullptr);
+      if (every_row_routing && T == 1) {  // one row: moe() wrote the state's routing slots
+        LS_CUDA(cudaMemcpyAsync(st.all_routing_ids.data() + done * ne * k, st.routing_ids, std::size_t(ne) * k * 4,
+                                cudaMemcpyDeviceToHost, stream_));
+        LS_CUDA(cudaMemcpyAsync(st.all_routing_w.data() + done * ne * k, st.routing_w, std::size_t(ne) * k * 4,
+                                cudaMemcpyDeviceToHost, stream_));
+      }
       if (options.all_logits || last_chunk) final_logits(st, T, options.all_logits);
     } catch (...) {
       prof_active_ = false;
@@ -425,6 +446,29 @@ std::vector<RoutingSlice> CudaBackend::routing(BackendState& state_base) {
   return out;
 }
 
+std::vector<std::vector<RoutingSlice>> CudaBackend::routing_all(BackendState& state_base) {
+  auto& st = dynamic_cast<CudaState&>(state_base);
+  const int k = model_.cfg.num_experts_per_tok, ne = model_.cfg.count(LayerKind::Moe);
+  if (st.all_routing_ids.empty() || ne == 0) return {routing(state_base)};
+  std::lock_guard lock(mutex_);
+  LS_CUDA(cudaStreamSynchronize(stream_));  // the last chunk's copies
+  const std::size_t rows = st.all_routing_ids.size() / (std::size_t(ne) * k);
+  std::vector<std::vector<RoutingSlice>> out(rows);
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t l = 0; l < model_.layers.size(); ++l) {
+      const DLayer& L = model_.layers[l];
+      if (L.kind != LayerKind::Moe) continue;
+      const std::size_t at = (r * ne + L.slot) * k;
+      RoutingSlice s;
+      s.layer = int(l);
+      s.experts.assign(st.all_routing_ids.begin() + at, st.all_routing_ids.begin() + at + k);
+      s.weights.assign(st.all_routing_w.begin() + at, st.all_routing_w.begin() + at + k);
+      out[r].push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
 std::unique_ptr<RecurrentCheckpoint> CudaBackend::checkpoint(const BackendState& state_base) {
   std::lock_guard lock(mutex_);
   const auto& st = dynamic_cast<const CudaState&>(state_base);
@@ -448,6 +492,8 @@ void CudaBackend::restore(BackendState& state_base, const RecurrentCheckpoint& c
   LS_CUDA(cudaStreamSynchronize(stream_));
   st.fed = cp.fed;  // attention caches past `fed` are simply overwritten later
   st.all_logits.clear();
+  st.all_routing_ids.clear();
+  st.all_routing_w.clear();
   st.has_routing = false;
 }
 
@@ -458,6 +504,8 @@ void CudaBackend::reset(BackendState& state_base) {
   LS_CUDA(cudaStreamSynchronize(stream_));
   st.fed = 0;
   st.all_logits.clear();
+  st.all_routing_ids.clear();
+  st.all_routing_w.clear();
   st.has_routing = false;
 }
 

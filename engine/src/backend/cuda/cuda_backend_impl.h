@@ -95,6 +95,9 @@ class CudaState final : public BackendState {
   bool has_routing = false;
   std::vector<float> all_logits;      // [rows, vocab] of the last forward when all_logits was asked
   std::int64_t all_logit_rows = 0;
+  // Routing of every row of the last prompt forward that asked for all logits (and routing).
+  std::vector<int> all_routing_ids;   // [rows, n_moe, k]
+  std::vector<float> all_routing_w;   // [rows, n_moe, k]
 };
 
 class CudaCheckpoint final : public RecurrentCheckpoint {
@@ -117,6 +120,7 @@ class CudaBackend final : public Backend {
                std::stop_token stop) override;
   std::vector<float> logits(BackendState& state) override;
   std::vector<RoutingSlice> routing(BackendState& state) override;
+  std::vector<std::vector<RoutingSlice>> routing_all(BackendState& state) override;
   ChoiceResult choose(BackendState& state, const ChoiceRequest& request) override;
   std::unique_ptr<RecurrentCheckpoint> checkpoint(const BackendState& state) override;
   void restore(BackendState& state, const RecurrentCheckpoint& checkpoint) override;
@@ -193,6 +197,10 @@ class CudaBackend final : public Backend {
   // Profile mode.
   bool profile_ = false;
   bool prof_active_ = false;          // inside a profiled decode step
+  // Set while a prompt forward keeps every row's routing: moe() copies its chunk rows
+  // [all_routing_row0_, + T) into the state's all_routing_ids / all_routing_w.
+  CudaState* all_routing_state_ = nullptr;
+  std::int64_t all_routing_row0_ = 0;
   std::vector<cudaEvent_t> prof_events_;
   std::vector<std::pair<const char*, std::uint64_t>> prof_marks_;  // one per recorded event but the last
   std::vector<KernelProfileRow> prof_rows_;

@@ -43,6 +43,15 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
     LS_CUDA(cudaMemcpyAsync(st.routing_ids + L.slot * k, ids + std::int64_t(T - 1) * k, k * 4, cudaMemcpyDeviceToDevice, stream_));
     LS_CUDA(cudaMemcpyAsync(st.routing_w + L.slot * k, wts + std::int64_t(T - 1) * k, k * 4, cudaMemcpyDeviceToDevice, stream_));
   }
+  if (T > 1 && all_routing_state_ == &st) {
+    // Every row of this chunk into the host copy [rows, n_moe, k] (rows of this layer's slot).
+    const std::size_t row_pitch = std::size_t(c.count(LayerKind::Moe)) * k;
+    const std::size_t at = (std::size_t(all_routing_row0_) * row_pitch + std::size_t(L.slot) * k);
+    LS_CUDA(cudaMemcpy2DAsync(st.all_routing_ids.data() + at, row_pitch * 4, ids, std::size_t(k) * 4, std::size_t(k) * 4, T,
+                              cudaMemcpyDeviceToHost, stream_));
+    LS_CUDA(cudaMemcpy2DAsync(st.all_routing_w.data() + at, row_pitch * 4, wts, std::size_t(k) * 4, std::size_t(k) * 4, T,
+                              cudaMemcpyDeviceToHost, stream_));
+  }
   const bf16* xe = ws_.normed;  // expert input [T, e_dim]
   const int e_dim = L.experts.in;
   if (latent > 0) {

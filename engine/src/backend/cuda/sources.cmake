@@ -7,6 +7,7 @@ list(APPEND LOGITSCOPE_CUDA_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cuda_choose.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cuda_profile.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tools.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/check_tool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/launch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/kernels/gemv.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/norm.cu
