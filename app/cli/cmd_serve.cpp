@@ -37,7 +37,7 @@ int run_serve(const std::vector<std::string>& words) {
   const std::int64_t delay = args.get_int("debug-token-delay-ms", 0);
   if (delay < 0 || delay > 10000) throw Error("option --debug-token-delay-ms must be in 0..10000");
   options.token_delay = std::chrono::milliseconds(delay);
-  options.served_name = args.get_or("served-model-name", args.require("model"));
+  options.served_name = args.get_or("served-model-name", args.has("synthetic") ? args.require("synthetic") : args.require("model"));
 
   // SIGINT/SIGTERM go to one thread that stops the server (blocked here, before any other thread starts).
   sigset_t signals;
@@ -48,6 +48,11 @@ int run_serve(const std::vector<std::string>& words) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not a dead server
 
+  // A busy port is reported before the model loads (which can take minutes); bind() below decides.
+  if (options.port != 0)
+    if (const std::string reason = server::bind_failure_reason(options.host, options.port); !reason.empty())
+      throw Error("cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " + reason +
+                  "; choose another --port");
   auto model = Model::load(load_options_from(args));
   server::HttpServer http(*model, options);
   const int bound = http.bind();

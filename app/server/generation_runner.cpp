@@ -127,7 +127,6 @@ void GenerationRunner::run(const PreparedRequest& request, PieceChannel& out, st
   std::optional<DecodeStream> decoder;
   if (tokenizer) decoder.emplace(*tokenizer, /*skip_special_tokens=*/false);
   TextProgress text(r);
-  const auto& stop_ids = r.generate.stop_ids;
   const bool want_tokens = r.logprobs || r.ext_tokens;
   ProbeOptions probe;
   probe.top_k = std::max(r.top_logprobs, r.ext_tokens ? 5 : 0);
@@ -136,7 +135,7 @@ void GenerationRunner::run(const PreparedRequest& request, PieceChannel& out, st
   std::int64_t generated = 0;
   auto on_token = [&](const TokenEvent& event) {
     ++generated;
-    const bool is_stop = std::find(stop_ids.begin(), stop_ids.end(), event.id) != stop_ids.end();
+    const bool is_stop = event.end_of_turn;  // one of r.generate.stop_ids (Session::generate decides)
     // The end-of-sequence token's text (e.g. <|im_end|>) is not part of the answer.
     if (!is_stop && decoder) text.stops().append(decoder->push(event.id));
     Piece piece;

@@ -3,7 +3,13 @@
 
 #include <httplib.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 
 #include "api_error.h"
@@ -23,6 +29,8 @@ using Clock = std::chrono::steady_clock;
 // comment (which is also how a vanished client is noticed while the request waits in the queue).
 constexpr auto kPoll = std::chrono::milliseconds(100);
 constexpr auto kKeepAlive = std::chrono::milliseconds(1000);
+// A non-streaming answer's body while it is being generated: a space this often (see whole()).
+constexpr auto kWhitespaceEvery = std::chrono::milliseconds(250);
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -33,6 +41,51 @@ void send_error(httplib::Response& res, const ApiError& e) {
   if (e.status() == 429) res.set_header("Retry-After", "1");
   send_json(res, e.status(), e.body());
 }
+
+// httplib's default sets SO_REUSEPORT, which lets a second server bind a port that one already
+// listens on; the kernel then splits connections between the two processes. SO_REUSEADDR alone
+// still allows a restart while old connections linger in TIME_WAIT, but a busy port fails to bind.
+void exclusive_listen_options(int socket) {
+  const int yes = 1;
+  setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+}
+
+}  // namespace
+
+std::string bind_failure_reason(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0)
+    return std::string("cannot resolve the host: ") + gai_strerror(rc);
+  std::string reason;
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    const int s = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (s < 0) {
+      reason = std::strerror(errno);
+      continue;
+    }
+    exclusive_listen_options(s);
+    const bool bound = ::bind(s, a->ai_addr, a->ai_addrlen) == 0;
+    const int error = errno;
+    ::close(s);
+    if (bound) {  // httplib listens on the first address that binds
+      reason.clear();
+      break;
+    }
+    if (error == EADDRINUSE) reason = "address already in use: another server listens there";
+    else if (error == EADDRNOTAVAIL) reason = "not an address of this machine";
+    else if (error == EACCES) reason = "permission denied (ports below 1024 need privileges)";
+    else reason = std::strerror(error);
+  }
+  freeaddrinfo(found);
+  return reason;
+}
+
+namespace {
 
 // Compares without an early exit, so the time taken does not reveal how much of the key matched.
 bool same_secret(const std::string& a, const std::string& b) {
@@ -65,7 +118,8 @@ struct HttpServer::Impl {
   void generation(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
   void stream(httplib::Response& res, std::shared_ptr<PreparedRequest> request,
               std::shared_ptr<PieceChannel> channel, std::shared_ptr<GenerationQueue::Ticket> ticket);
-  void wait_whole(httplib::Response& res, const PreparedRequest& request, PieceChannel& channel);
+  void whole(httplib::Response& res, std::shared_ptr<PreparedRequest> request, std::shared_ptr<PieceChannel> channel,
+             std::shared_ptr<GenerationQueue::Ticket> ticket);
 };
 
 json HttpServer::Impl::model_entry() const {
@@ -91,6 +145,7 @@ json HttpServer::Impl::model_entry() const {
 }
 
 void HttpServer::Impl::install_routes() {
+  http.set_socket_options(exclusive_listen_options);
   http.set_payload_max_length(options.max_body_bytes);
   http.set_tcp_nodelay(true);
   http.set_keep_alive_timeout(5);
@@ -173,7 +228,7 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
     if (request->stream) {
       stream(res, request, channel, ticket);
     } else {
-      wait_whole(res, *request, *channel);
+      whole(res, request, channel, ticket);
     }
   } catch (const ApiError& e) {
     send_error(res, e);
@@ -182,19 +237,75 @@ void HttpServer::Impl::generation(const httplib::Request& req, httplib::Response
   }
 }
 
-void HttpServer::Impl::wait_whole(httplib::Response& res, const PreparedRequest& request, PieceChannel& channel) {
-  ResponseBuilder builder(request, model);
+void HttpServer::Impl::whole(httplib::Response& res, std::shared_ptr<PreparedRequest> request,
+                             std::shared_ptr<PieceChannel> channel, std::shared_ptr<GenerationQueue::Ticket> ticket) {
+  // Until the first piece the status is still open: a request the worker refuses gets its 4xx/5xx.
+  auto builder = std::make_shared<ResponseBuilder>(*request, model);
   bool finished = false;
   bool got_final = false;
-  while (!finished) {
-    for (const Piece& piece : channel.take(std::chrono::milliseconds(500), finished)) {
-      if (piece.error) return send_error(res, *piece.error);
-      builder.add(piece);
+  auto add = [&](const std::vector<Piece>& pieces) -> const ApiError* {
+    for (const Piece& piece : pieces) {
+      if (piece.error) return &*piece.error;
+      builder->add(piece);
       got_final = got_final || piece.final;
     }
+    return nullptr;
+  };
+  std::vector<Piece> first;
+  while (first.empty() && !finished) first = channel->take(std::chrono::milliseconds(500), finished);
+  if (const ApiError* error = add(first)) return send_error(res, *error);
+  if (!finished) {
+    // Generating: the answer goes out as a chunked body led by a space every kWhitespaceEvery (JSON
+    // allows leading whitespace). A client that hung up makes such a write fail within about two
+    // intervals, and the generation is cancelled instead of running to max_tokens for nobody.
+    struct State {
+      std::shared_ptr<PreparedRequest> request;  // the builder refers to it
+      std::shared_ptr<PieceChannel> channel;
+      std::shared_ptr<GenerationQueue::Ticket> ticket;
+      std::shared_ptr<ResponseBuilder> builder;
+      bool got_final = false;
+      Clock::time_point last_write = Clock::now();
+    };
+    auto state = std::make_shared<State>(State{request, channel, ticket, builder, got_final});
+    // With the charset spelled out httplib does not gzip the body: a compressor would hold the
+    // spaces back, and the writes that notice a departed client would never reach the socket.
+    res.set_chunked_content_provider(
+        "application/json; charset=utf-8",
+        [this, state](std::size_t, httplib::DataSink& sink) {
+          auto give_up = [&] {
+            queue.cancel(state->ticket);
+            return false;
+          };
+          bool done = false;
+          for (const Piece& piece : state->channel->take(kPoll, done)) {
+            if (piece.error) {  // the 200 is sent already: the body carries the error
+              const std::string body = to_json_text(piece.error->body());
+              if (!sink.write(body.data(), body.size())) return give_up();
+              sink.done();
+              return true;
+            }
+            state->builder->add(piece);
+            state->got_final = state->got_final || piece.final;
+          }
+          if (done) {
+            const std::string body = to_json_text(
+                state->got_final ? state->builder->response()
+                                 : ApiError(503, "the server is shutting down", "server_error", "shutting_down").body());
+            if (!sink.write(body.data(), body.size())) return give_up();
+            sink.done();
+            return true;
+          }
+          if (Clock::now() - state->last_write >= kWhitespaceEvery) {
+            if (!sink.write(" ", 1)) return give_up();
+            state->last_write = Clock::now();
+          }
+          return true;
+        },
+        [this, state](bool) { queue.cancel(state->ticket); });
+    return;
   }
   if (!got_final) return send_error(res, ApiError(503, "the server is shutting down", "server_error", "shutting_down"));
-  send_json(res, 200, builder.response());
+  send_json(res, 200, builder->response());
 }
 
 void HttpServer::Impl::stream(httplib::Response& res, std::shared_ptr<PreparedRequest> request,
@@ -257,9 +368,11 @@ HttpServer::~HttpServer() {
 int HttpServer::bind() {
   const ServerOptions& o = impl_->options;
   const int port = o.port == 0 ? impl_->http.bind_to_any_port(o.host) : (impl_->http.bind_to_port(o.host, o.port) ? o.port : -1);
-  if (port < 0)
-    throw Error("cannot listen on " + o.host + ":" + std::to_string(o.port) +
-                " (address in use, or not an address of this machine?)");
+  if (port < 0) {
+    std::string reason = bind_failure_reason(o.host, o.port);
+    throw Error("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " +
+                (reason.empty() ? std::string("the address could not be bound") : reason) + "; choose another --port");
+  }
   return port;
 }
 

@@ -23,6 +23,11 @@ struct ServerOptions {
   std::chrono::milliseconds token_delay{0}; // testing: pause after each generated token
 };
 
+// Why host:port cannot be bound for listening now ("address already in use: another server listens
+// there", "not an address of this machine", ...), or "" when it can. Tries a bind with the options
+// the server uses (SO_REUSEADDR, never SO_REUSEPORT) and closes the socket again.
+std::string bind_failure_reason(const std::string& host, int port);
+
 class HttpServer {
  public:
   HttpServer(const Model& model, ServerOptions options);

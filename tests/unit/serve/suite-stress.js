@@ -114,6 +114,32 @@ async function queue(ctx, run) {
     assert(freedAfter >= 0, 'the queue slot of a departed client was not freed within 3 s');
     return `slot freed ${freedAfter} ms after the client left`;
   });
+
+  await run('non_streaming_client_that_leaves_is_cancelled', async () => {
+    // The clients of the tests before have left; wait until the model is free again.
+    for (let t0 = Date.now(); ; await sleep(100)) {
+      const probe = await noRetry.chat.completions.create({ model, messages: user('free?'), max_tokens: 1, ...off })
+        .then(() => true, (err) => { if (err.status !== 429) throw err; return false; });
+      if (probe) break;
+      assert(Date.now() - t0 < 10000, 'the server stayed busy for 10 s');
+    }
+    // A non-streaming request of ~300 tokens x 20 ms; the client hangs up while it generates.
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = noRetry.chat.completions.create({ ...long, stream: false }, { signal: controller.signal })
+      .then(() => 'finished', (err) => (controller.signal.aborted ? 'aborted' : `failed: ${err.message}`));
+    await sleep(800);
+    const abortAt = Date.now();
+    controller.abort();
+    eq(await pending, 'aborted', 'the client hung up before the answer');
+    // The server notices within a second and the model is free: a short request is served at once
+    // instead of after the ~6 s the abandoned generation would still take.
+    const next = await noRetry.chat.completions.create({ model, messages: user('quick'), max_tokens: 3, ...off });
+    const served = Date.now() - abortAt;
+    assert(next.choices[0].finish_reason, 'next request served');
+    assert(served < 2500, `the next request was served ${served} ms after the client left`);
+    return `hung up after ${abortAt - started} ms; next served ${served} ms later`;
+  });
 }
 
 module.exports = { load, queue };

@@ -163,6 +163,25 @@ class ServeTest : public QObject {
 
   void queue_bound_and_disconnect_cancel() { check_suite("queue", slow_, QString()); }
 
+  // A second server on a port that one already listens on must fail, not share the port: with
+  // SO_REUSEPORT the kernel would split the clients' connections between the two models.
+  void second_server_on_a_busy_port_fails() {
+    const QString port = main_.base_url.section(':', 2).section('/', 0, 0);
+    QVERIFY(port.toInt() > 0);
+    QProcess second;
+    second.setProcessChannelMode(QProcess::SeparateChannels);
+    second.start(QString::fromUtf8(LOGITSCOPE_CLI_PATH),
+                 {"serve", "--model", snapshot_, "--port", port, "--threads", "1"});
+    QVERIFY(second.waitForFinished(60000));
+    const QByteArray out = second.readAllStandardOutput(), err = second.readAllStandardError();
+    qInfo().noquote() << "second server:" << err.trimmed();
+    QVERIFY2(!out.contains("listening"), out.constData());
+    QCOMPARE(second.exitStatus(), QProcess::NormalExit);
+    QVERIFY(second.exitCode() != 0);
+    QVERIFY2(err.contains(("127.0.0.1:" + port).toUtf8()) && err.contains("already in use"), err.constData());
+    QVERIFY2(main_.alive(), "the first server died");
+  }
+
   // The bundled demo model is trained: it opens and closes <think>, so the split is exercised for real.
   void demo_model_reasoning() {
     const QString demo = QString::fromStdString((logitscope::test::data_dir() / ".." / "resources" / "demo-model").string());
