@@ -21,7 +21,7 @@ BranchTree::BranchTree(QWidget* parent) : QTreeWidget(parent) {
   });
 }
 
-void BranchTree::show_message(const Conversation& conversation, int message) {
+void BranchTree::show_message(const workbench::Conversation& conversation, int message) {
   filling_ = true;
   clear();
   message_ = message;
@@ -29,10 +29,10 @@ void BranchTree::show_message(const Conversation& conversation, int message) {
     filling_ = false;
     return;
   }
-  const ChatMessage& reply = conversation.messages[message];
+  const workbench::ChatMessage& reply = conversation.messages[message];
   std::vector<QTreeWidgetItem*> items(reply.branches.size(), nullptr);
   for (int b = 0; b < int(reply.branches.size()); ++b) {
-    const Branch& branch = reply.branches[b];
+    const workbench::Branch& branch = reply.branches[b];
     QString label;
     if (branch.parent < 0) {
       label = b == 0 ? tr("answer") : tr("regenerated %1").arg(b);

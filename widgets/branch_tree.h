@@ -5,9 +5,11 @@
 
 #include <QTreeWidget>
 
-namespace logitscope::widgets {
-
+namespace logitscope::workbench {
 struct Conversation;
+}  // namespace logitscope::workbench
+
+namespace logitscope::widgets {
 
 class BranchTree : public QTreeWidget {
   Q_OBJECT
@@ -15,7 +17,7 @@ class BranchTree : public QTreeWidget {
   explicit BranchTree(QWidget* parent = nullptr);
 
   // Shows the branches of reply `message` of `conversation` (none when it is not a reply).
-  void show_message(const Conversation& conversation, int message);
+  void show_message(const workbench::Conversation& conversation, int message);
   int message() const { return message_; }
   // Label of branch `branch` as shown (tests).
   QString branch_label(int branch) const;

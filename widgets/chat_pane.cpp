@@ -62,7 +62,7 @@ ChatPane::ChatPane(QWidget* parent) : QWidget(parent) {
   layout->addLayout(buttons);
 }
 
-MessageView* ChatPane::add_view(int index, const ChatMessage& message) {
+MessageView* ChatPane::add_view(int index, const workbench::ChatMessage& message) {
   auto* view = new MessageView(index, message, column_);
   column_layout_->insertWidget(column_layout_->count() - 1, view);  // before the stretch
   connect(view, &MessageView::copy_requested, this, &ChatPane::copy_requested);
@@ -76,7 +76,7 @@ MessageView* ChatPane::add_view(int index, const ChatMessage& message) {
   return view;
 }
 
-void ChatPane::set_conversation(const Conversation& conversation) {
+void ChatPane::set_conversation(const workbench::Conversation& conversation) {
   for (MessageView* view : views_) view->deleteLater();
   views_.clear();
   user_texts_.clear();
@@ -85,13 +85,13 @@ void ChatPane::set_conversation(const Conversation& conversation) {
   scroll_to_end_if_following();
 }
 
-void ChatPane::update_message(int index, const ChatMessage& message) {
+void ChatPane::update_message(int index, const workbench::ChatMessage& message) {
   if (index < 0) return;
   if (index < int(views_.size())) {
     views_[index]->update_from(message);
     if (message.role == QLatin1String("user")) user_texts_[index] = message.content;
   } else {
-    while (int(views_.size()) < index) add_view(int(views_.size()), ChatMessage::make(QStringLiteral("system")));
+    while (int(views_.size()) < index) add_view(int(views_.size()), workbench::ChatMessage::make(QStringLiteral("system")));
     add_view(index, message);
   }
   scroll_to_end_if_following();

@@ -14,10 +14,13 @@ class QPushButton;
 class QScrollArea;
 class QVBoxLayout;
 
-namespace logitscope::widgets {
-
+namespace logitscope::workbench {
 struct ChatMessage;
 struct Conversation;
+}  // namespace logitscope::workbench
+
+namespace logitscope::widgets {
+
 class MessageView;
 
 class ChatPane : public QWidget {
@@ -26,9 +29,9 @@ class ChatPane : public QWidget {
   explicit ChatPane(QWidget* parent = nullptr);
 
   // Rebuilds every message view (a loaded file, an edit, a branch switch).
-  void set_conversation(const Conversation& conversation);
+  void set_conversation(const workbench::Conversation& conversation);
   // Refreshes one message's texts while it streams (adds a view when `index` is new).
-  void update_message(int index, const ChatMessage& message);
+  void update_message(int index, const workbench::ChatMessage& message);
   void set_busy(bool busy);
   void set_inspected(int index);
 
@@ -56,7 +59,7 @@ class ChatPane : public QWidget {
   void copy_requested(int index);
 
  private:
-  MessageView* add_view(int index, const ChatMessage& message);
+  MessageView* add_view(int index, const workbench::ChatMessage& message);
   void scroll_to_end_if_following();
 
   std::vector<MessageView*> views_;

@@ -14,7 +14,7 @@
 
 namespace logitscope::widgets {
 
-EntropyPlot::EntropyPlot(EventStore* store, QWidget* parent) : QWidget(parent), store_(store) {
+EntropyPlot::EntropyPlot(workbench::EventStore* store, QWidget* parent) : QWidget(parent), store_(store) {
   plot_ = new QCustomPlot(this);
   plot_->setObjectName(QStringLiteral("entropyPlot"));
   auto* layout = new QVBoxLayout(this);
@@ -35,8 +35,8 @@ EntropyPlot::EntropyPlot(EventStore* store, QWidget* parent) : QWidget(parent), 
   replot_timer_->setSingleShot(true);
   replot_timer_->setInterval(30);
   connect(replot_timer_, &QTimer::timeout, this, &EntropyPlot::refresh);
-  connect(store_, &EventStore::changed, this, &EntropyPlot::schedule);
-  connect(store_, &EventStore::selection_changed, this, [this] {
+  connect(store_, &workbench::EventStore::changed, this, &EntropyPlot::schedule);
+  connect(store_, &workbench::EventStore::selection_changed, this, [this] {
     update_marker();
     plot_->replot(QCustomPlot::rpQueuedReplot);
   });

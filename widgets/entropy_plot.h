@@ -10,14 +10,16 @@ class QCPGraph;
 class QCPItemStraightLine;
 class QTimer;
 
-namespace logitscope::widgets {
-
+namespace logitscope::workbench {
 class EventStore;
+}  // namespace logitscope::workbench
+
+namespace logitscope::widgets {
 
 class EntropyPlot : public QWidget {
   Q_OBJECT
  public:
-  explicit EntropyPlot(EventStore* store, QWidget* parent = nullptr);
+  explicit EntropyPlot(workbench::EventStore* store, QWidget* parent = nullptr);
 
   int point_count() const;
   double marker_position() const;  // NaN when hidden
@@ -31,7 +33,7 @@ class EntropyPlot : public QWidget {
   void schedule();
   void update_marker();
 
-  EventStore* store_;
+  workbench::EventStore* store_;
   QCustomPlot* plot_;
   QCPGraph* graph_;
   QCPItemStraightLine* marker_;

@@ -8,11 +8,12 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include "chunked_text.h"
 #include "conversation.h"
 
 namespace logitscope::widgets {
 
-MessageView::MessageView(int index, const ChatMessage& message, QWidget* parent)
+MessageView::MessageView(int index, const workbench::ChatMessage& message, QWidget* parent)
     : QFrame(parent), index_(index), reply_(message.is_reply()) {
   setObjectName(QStringLiteral("message%1").arg(index));
   setFrameShape(QFrame::StyledPanel);
@@ -60,19 +61,13 @@ MessageView::MessageView(int index, const ChatMessage& message, QWidget* parent)
   reasoning_toggle_->setArrowType(Qt::RightArrow);
   reasoning_toggle_->setCheckable(true);
   reasoning_toggle_->setAutoRaise(true);
-  reasoning_ = new QLabel(this);
-  reasoning_->setWordWrap(true);
-  reasoning_->setTextFormat(Qt::PlainText);
-  reasoning_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  reasoning_ = new ChunkedText(this);
   reasoning_->setForegroundRole(QPalette::PlaceholderText);
-  reasoning_->setIndent(12);
+  reasoning_->setContentsMargins(12, 0, 0, 0);
   reasoning_->setVisible(false);
   connect(reasoning_toggle_, &QToolButton::toggled, this, &MessageView::set_reasoning_expanded);
 
-  answer_ = new QLabel(this);
-  answer_->setWordWrap(true);
-  answer_->setTextFormat(Qt::PlainText);
-  answer_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  answer_ = new ChunkedText(this);
 
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(6, 4, 6, 6);
@@ -84,7 +79,7 @@ MessageView::MessageView(int index, const ChatMessage& message, QWidget* parent)
   update_from(message);
 }
 
-void MessageView::update_from(const ChatMessage& message) {
+void MessageView::update_from(const workbench::ChatMessage& message) {
   const QString role = message.role == QLatin1String("assistant") ? tr("Model")
                        : message.role == QLatin1String("user")    ? tr("You")
                                                                   : message.role;
@@ -97,11 +92,10 @@ void MessageView::update_from(const ChatMessage& message) {
   const bool has_reasoning = !message.reasoning.isEmpty();
   reasoning_toggle_->setVisible(has_reasoning);
   reasoning_toggle_->setText(tr("Reasoning (%1 characters)").arg(message.reasoning.size()));
-  // Streaming calls this for every batch: a word-wrapped label re-lays out its whole text on each
-  // setText, so only the part that changed is touched.
-  if (reasoning_->text() != message.reasoning) reasoning_->setText(message.reasoning);
+  // Streaming calls this for every batch: only the chunks that changed are laid out again.
+  reasoning_->set_text(message.reasoning);
   reasoning_->setVisible(has_reasoning && reasoning_toggle_->isChecked());
-  if (answer_->text() != message.content) answer_->setText(message.content);
+  answer_->set_text(message.content);
   if (thinking_ && thinking_->isChecked() != message.thinking) {
     const QSignalBlocker blocker(thinking_);
     thinking_->setChecked(message.thinking);

@@ -9,17 +9,21 @@ class QCheckBox;
 class QLabel;
 class QToolButton;
 
+namespace logitscope::workbench {
+struct ChatMessage;
+}  // namespace logitscope::workbench
+
 namespace logitscope::widgets {
 
-struct ChatMessage;
+class ChunkedText;
 
 class MessageView : public QFrame {
   Q_OBJECT
  public:
-  MessageView(int index, const ChatMessage& message, QWidget* parent = nullptr);
+  MessageView(int index, const workbench::ChatMessage& message, QWidget* parent = nullptr);
 
   // Streaming updates replace the texts only; the block's open/closed state is kept.
-  void update_from(const ChatMessage& message);
+  void update_from(const workbench::ChatMessage& message);
   void set_busy(bool busy);
   void set_inspected(bool inspected);
 
@@ -46,8 +50,8 @@ class MessageView : public QFrame {
   QLabel* role_;
   QLabel* branch_info_;
   QToolButton* reasoning_toggle_;
-  QLabel* reasoning_;
-  QLabel* answer_;
+  ChunkedText* reasoning_;  // long replies stream in: only the last chunk re-lays out
+  ChunkedText* answer_;
   QCheckBox* thinking_ = nullptr;
   QToolButton* edit_ = nullptr;
   QToolButton* regenerate_ = nullptr;

@@ -24,7 +24,7 @@ double RoutingGrid::max_value() const {
 }
 
 RoutingGrid compute_routing_grid(const std::vector<TokenEvent>& events, int begin, int end,
-                                 const RoutingShape& shape, bool counts) {
+                                 const workbench::RoutingShape& shape, bool counts) {
   begin = std::clamp(begin, 0, int(events.size()));
   end = std::clamp(end, begin, int(events.size()));
   std::set<int> layers(shape.moe_layers.begin(), shape.moe_layers.end());

@@ -28,6 +28,6 @@ struct RoutingGrid {
 // shape's MoE layers plus any layer seen in the events; columns grow to the largest expert id seen,
 // so any expert count works even when the shape is unknown.
 RoutingGrid compute_routing_grid(const std::vector<TokenEvent>& events, int begin, int end,
-                                 const RoutingShape& shape, bool counts);
+                                 const workbench::RoutingShape& shape, bool counts);
 
 }  // namespace logitscope::widgets

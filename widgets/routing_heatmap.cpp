@@ -32,7 +32,7 @@ void set_dimension(int count, int* cells, QCPRange* range) {
 
 }  // namespace
 
-RoutingHeatmap::RoutingHeatmap(EventStore* store, QWidget* parent) : QWidget(parent), store_(store) {
+RoutingHeatmap::RoutingHeatmap(workbench::EventStore* store, QWidget* parent) : QWidget(parent), store_(store) {
   mode_box_ = new QComboBox(this);
   mode_box_->addItems({tr("Selected token (weights)"), tr("Selected span (counts)"), tr("Whole answer (counts)")});
   mode_box_->setToolTip(tr("Shift-click in the token strip to select a span"));
@@ -66,8 +66,8 @@ RoutingHeatmap::RoutingHeatmap(EventStore* store, QWidget* parent) : QWidget(par
   setup_plots();
   connect(mode_box_, qOverload<int>(&QComboBox::currentIndexChanged), this,
           [this](int index) { set_mode(Mode(index)); });
-  connect(store_, &EventStore::changed, this, &RoutingHeatmap::schedule);
-  connect(store_, &EventStore::selection_changed, this, &RoutingHeatmap::schedule);
+  connect(store_, &workbench::EventStore::changed, this, &RoutingHeatmap::schedule);
+  connect(store_, &workbench::EventStore::selection_changed, this, &RoutingHeatmap::schedule);
   connect(map_plot_, &QCustomPlot::mouseMove, this,
           [this](QMouseEvent* event) { readout_->setText(readout_at(event->position().toPoint())); });
   refresh();

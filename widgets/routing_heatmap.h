@@ -16,16 +16,18 @@ class QCPBars;
 class QLabel;
 class QTimer;
 
-namespace logitscope::widgets {
-
+namespace logitscope::workbench {
 class EventStore;
+}  // namespace logitscope::workbench
+
+namespace logitscope::widgets {
 
 class RoutingHeatmap : public QWidget {
   Q_OBJECT
  public:
   enum class Mode { SelectedToken = 0, SelectedSpan = 1, WholeAnswer = 2 };
 
-  explicit RoutingHeatmap(EventStore* store, QWidget* parent = nullptr);
+  explicit RoutingHeatmap(workbench::EventStore* store, QWidget* parent = nullptr);
 
   void set_mode(Mode mode);
   Mode mode() const { return mode_; }
@@ -49,7 +51,7 @@ class RoutingHeatmap : public QWidget {
   // The events the current mode covers: [begin, end).
   std::pair<int, int> current_range() const;
 
-  EventStore* store_;
+  workbench::EventStore* store_;
   Mode mode_ = Mode::SelectedToken;
   RoutingGrid grid_;
   QComboBox* mode_box_;

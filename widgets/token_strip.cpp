@@ -17,12 +17,12 @@ constexpr int kGap = 2;
 constexpr int kMargin = 4;
 }  // namespace
 
-TokenStrip::TokenStrip(EventStore* store, QWidget* parent) : QWidget(parent), store_(store) {
+TokenStrip::TokenStrip(workbench::EventStore* store, QWidget* parent) : QWidget(parent), store_(store) {
   setMouseTracking(true);
   setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
   setAttribute(Qt::WA_OpaquePaintEvent, false);
-  connect(store_, &EventStore::changed, this, &TokenStrip::rebuild);
-  connect(store_, &EventStore::selection_changed, this, qOverload<>(&QWidget::update));
+  connect(store_, &workbench::EventStore::changed, this, &TokenStrip::rebuild);
+  connect(store_, &workbench::EventStore::selection_changed, this, qOverload<>(&QWidget::update));
   rebuild();
 }
 

@@ -9,14 +9,16 @@
 
 #include <vector>
 
-namespace logitscope::widgets {
-
+namespace logitscope::workbench {
 class EventStore;
+}  // namespace logitscope::workbench
+
+namespace logitscope::widgets {
 
 class TokenStrip : public QWidget {
   Q_OBJECT
  public:
-  explicit TokenStrip(EventStore* store, QWidget* parent = nullptr);
+  explicit TokenStrip(workbench::EventStore* store, QWidget* parent = nullptr);
 
   bool hasHeightForWidth() const override { return true; }
   int heightForWidth(int width) const override;
@@ -50,7 +52,7 @@ class TokenStrip : public QWidget {
   int layout_chips(int width, std::vector<Chip>* chips) const;  // returns the height used
   void relayout();
 
-  EventStore* store_;
+  workbench::EventStore* store_;
   std::vector<Chip> chips_;
   int generation_ = -1;
   int hovered_ = -1;

@@ -5,22 +5,45 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSplitter>
 #include <QTableWidget>
 #include <QTimer>
+#include <QToolTip>
 #include <QVBoxLayout>
 
 #include <qcustomplot.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "event_store.h"
 #include "plot_style.h"
 #include "token_format.h"
 
 namespace logitscope::widgets {
+namespace {
 
-TopKView::TopKView(EventStore* store, QWidget* parent) : QWidget(parent), store_(store) {
+// Long tokens would widen the axis until the bars have no room.
+constexpr int kMaxLabelChars = 18;
+
+// Ranks 0..count-1 drawn `row_px` apart, labels `line_px` tall: every step-th rank so that no two
+// labels overlap, and `keep` (the chosen candidate) always, displacing the labels too close to it.
+std::vector<int> ranks_that_fit(int count, double row_px, double line_px, int keep) {
+  const int step = row_px >= line_px || row_px <= 0.0 ? 1 : int(std::ceil(line_px / row_px));
+  std::vector<int> ranks;
+  for (int r = 0; r < count; r += step)
+    if (keep < 0 || r == keep || std::abs(r - keep) >= step) ranks.push_back(r);
+  if (keep >= 0 && keep < count && std::find(ranks.begin(), ranks.end(), keep) == ranks.end()) {
+    ranks.push_back(keep);
+    std::sort(ranks.begin(), ranks.end());
+  }
+  return ranks;
+}
+
+}  // namespace
+
+TopKView::TopKView(workbench::EventStore* store, QWidget* parent) : QWidget(parent), store_(store) {
   header_ = new QLabel(this);
   header_->setWordWrap(true);
   plot_ = new QCustomPlot(this);
@@ -29,8 +52,16 @@ TopKView::TopKView(EventStore* store, QWidget* parent) : QWidget(parent), store_
   table_ = new QTableWidget(0, 4, this);
   table_->setHorizontalHeaderLabels({tr("token"), tr("prob"), tr("logprob"), tr("logit")});
   table_->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 4);
-  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-  table_->horizontalHeader()->setStretchLastSection(true);
+  // Fixed widths for the numbers and the rest for the token: sizing columns to their contents
+  // measured every cell at every streamed token (10 ms per refresh for 20 rows).
+  QHeaderView* columns = table_->horizontalHeader();
+  columns->setStretchLastSection(false);
+  columns->setSectionResizeMode(0, QHeaderView::Stretch);
+  const int number_width = fontMetrics().horizontalAdvance(QStringLiteral("-00.000 ")) + 12;
+  for (int column = 1; column < 4; ++column) {
+    columns->setSectionResizeMode(column, QHeaderView::Fixed);
+    columns->resizeSection(column, number_width);
+  }
   table_->verticalHeader()->setVisible(false);
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
   table_->setSelectionMode(QAbstractItemView::SingleSelection);
@@ -47,6 +78,11 @@ TopKView::TopKView(EventStore* store, QWidget* parent) : QWidget(parent), store_
   auto* splitter = new QSplitter(Qt::Vertical, this);
   splitter->addWidget(plot_);
   splitter->addWidget(table_);
+  // The chart gets as much of the dock as the table does (its labels need the height); the user
+  // can move the handle.
+  splitter->setStretchFactor(0, 1);
+  splitter->setStretchFactor(1, 1);
+  splitter->setSizes({1000, 1000});
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(2, 2, 2, 2);
   layout->addWidget(header_);
@@ -71,14 +107,29 @@ TopKView::TopKView(EventStore* store, QWidget* parent) : QWidget(parent), store_
   plot_->yAxis->setRangeReversed(true);  // best candidate at the top
   plot_->legend->setVisible(false);
   apply_plot_palette(plot_, palette());
+  // Labels are re-chosen when a layout finds the chart at another height (they show at the next
+  // replot; a streaming reply does not change the height, so this costs nothing then).
+  connect(plot_, &QCustomPlot::afterLayout, this, [this] {
+    if (std::abs(plot_->axisRect()->rect().height() - labelled_height_) < 0.5) return;
+    label_chart();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+  });
+  connect(plot_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* event) {
+    const int rank = int(std::lround(plot_->yAxis->pixelToCoord(event->pos().y())));
+    if (rank < 0 || rank >= int(entries_.size())) return QToolTip::hideText();
+    QToolTip::showText(event->globalPosition().toPoint(),
+                       tr("#%1 %2: p %3, logprob %4").arg(rank + 1).arg(labels_.value(rank)).arg(format_percent(entries_[rank].prob))
+                           .arg(double(entries_[rank].logprob), 0, 'f', 3),
+                       plot_);
+  });
 
   replot_timer_ = new QTimer(this);
   replot_timer_->setSingleShot(true);
   replot_timer_->setInterval(30);
   connect(replot_timer_, &QTimer::timeout, this, &TopKView::refresh);
-  connect(store_, &EventStore::changed, this, &TopKView::schedule);
-  connect(store_, &EventStore::selection_changed, this, &TopKView::refresh);
-  connect(store_, &EventStore::next_candidates_changed, this, &TopKView::refresh);
+  connect(store_, &workbench::EventStore::changed, this, &TopKView::schedule);
+  connect(store_, &workbench::EventStore::selection_changed, this, &TopKView::refresh);
+  connect(store_, &workbench::EventStore::next_candidates_changed, this, &TopKView::refresh);
   connect(step_button_, &QPushButton::clicked, this, [this] { choose(false); });
   connect(run_button_, &QPushButton::clicked, this, [this] { choose(true); });
   connect(table_, &QTableWidget::cellDoubleClicked, this, [this](int, int) { choose(true); });
@@ -128,9 +179,20 @@ void TopKView::refresh() {
   }
 
   QVector<double> keys, probs, logprobs;
-  auto ticker = QSharedPointer<QCPAxisTickerText>::create();
   double min_logprob = 0.0;
+  labels_.clear();
+  int chosen_row = -1;
   table_->setRowCount(int(entries_.size()));
+  // Cells are kept and rewritten: new items for every cell at every streamed token cost more than
+  // the chart's whole replot.
+  auto cell = [this](int row, int column) {
+    QTableWidgetItem* item = table_->item(row, column);
+    if (!item) {
+      item = new QTableWidgetItem;
+      table_->setItem(row, column, item);
+    }
+    return item;
+  };
   for (int rank = 0; rank < int(entries_.size()); ++rank) {
     const TopKEntry& entry = entries_[rank];
     const QString label = visible_token(store_->label_bytes(entry.id), entry.id);
@@ -138,19 +200,30 @@ void TopKView::refresh() {
     probs << entry.prob;
     logprobs << entry.logprob;
     min_logprob = std::min(min_logprob, double(entry.logprob));
-    ticker->addTick(rank, label);
-    auto* token_item = new QTableWidgetItem(entry.id == chosen_id_ ? QStringLiteral("%1  \u2713").arg(label) : label);
+    labels_ << label;
+    if (entry.id == chosen_id_) chosen_row = rank;
+    QTableWidgetItem* token_item = cell(rank, 0);
+    token_item->setText(entry.id == chosen_id_ ? QStringLiteral("%1  \u2713").arg(label) : label);
     token_item->setData(Qt::UserRole, entry.id);
     token_item->setToolTip(tr("id %1").arg(entry.id));
-    table_->setItem(rank, 0, token_item);
-    table_->setItem(rank, 1, new QTableWidgetItem(format_percent(entry.prob)));
-    table_->setItem(rank, 2, new QTableWidgetItem(QString::number(entry.logprob, 'f', 3)));
-    table_->setItem(rank, 3, new QTableWidgetItem(QString::number(entry.logit, 'f', 3)));
+    cell(rank, 1)->setText(format_percent(entry.prob));
+    cell(rank, 2)->setText(QString::number(entry.logprob, 'f', 3));
+    cell(rank, 3)->setText(QString::number(entry.logit, 'f', 3));
   }
   prob_bars_->setData(keys, probs, true);
   logprob_dots_->setData(keys, logprobs, true);
-  plot_->yAxis->setTicker(ticker);
   plot_->yAxis->setRange(-0.5, std::max<int>(int(entries_.size()), 1) - 0.5);
+  label_chart();
+  // The row being picked stays in view while tokens stream in (rows are rebuilt on every refresh);
+  // without one, the chosen token's row.
+  const QModelIndexList picked = table_->selectionModel()->selectedRows();
+  const int keep_row = !picked.isEmpty() ? picked.front().row() : chosen_row;
+  // Rows are of one height and the table scrolls by row, so what is in view is known without a
+  // layout pass (scrollToItem lays the table out, too costly at every streamed token).
+  const int first_visible = table_->verticalScrollBar()->value();
+  const int rows_visible = std::max(1, table_->viewport()->height() / std::max(1, table_->verticalHeader()->defaultSectionSize()));
+  if (keep_row >= 0 && keep_row < table_->rowCount() && (keep_row < first_visible || keep_row >= first_visible + rows_visible))
+    table_->scrollToItem(table_->item(keep_row, 0), QAbstractItemView::EnsureVisible);
   double max_prob = 0.0;
   for (double p : probs) max_prob = std::max(max_prob, p);
   plot_->xAxis->setRange(0.0, std::clamp(max_prob * 1.15, 0.01, 1.0));
@@ -158,6 +231,26 @@ void TopKView::refresh() {
   step_button_->setEnabled(!entries_.empty());
   run_button_->setEnabled(!entries_.empty());
   plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TopKView::label_chart() {
+  int keep = -1;
+  for (int rank = 0; rank < int(entries_.size()); ++rank)
+    if (entries_[rank].id == chosen_id_) keep = rank;
+  // The axis rect's height is known after a layout; before the first one, estimate it.
+  double height = plot_->axisRect()->rect().height();
+  labelled_height_ = height;
+  if (height <= 0.0) height = plot_->height() - 60.0;
+  const double row_px = entries_.empty() ? 0.0 : height / double(entries_.size());
+  const double line_px = QFontMetricsF(plot_->yAxis->tickLabelFont()).height();
+  labelled_ = ranks_that_fit(int(entries_.size()), row_px, line_px, keep);
+  auto ticker = QSharedPointer<QCPAxisTickerText>::create();
+  for (int rank : labelled_) {
+    QString label = labels_.value(rank);
+    if (label.size() > kMaxLabelChars) label = label.left(kMaxLabelChars - 1) + QChar(0x2026);
+    ticker->addTick(rank, label);
+  }
+  plot_->yAxis->setTicker(ticker);
 }
 
 void TopKView::choose(bool run) {
@@ -182,6 +275,10 @@ QString TopKView::chart_label(int rank) const {
   auto ticker = plot_->yAxis->ticker().dynamicCast<QCPAxisTickerText>();
   return ticker ? ticker->ticks().value(rank) : QString();
 }
+
+std::vector<int> TopKView::chart_labelled_ranks() const { return labelled_; }
+
+double TopKView::chart_rank_pixel(int rank) const { return plot_->yAxis->coordToPixel(rank); }
 
 void TopKView::changeEvent(QEvent* event) {
   QWidget::changeEvent(event);

@@ -2,6 +2,8 @@
 // The top-k alternatives of one token (hovered, else selected) or of the token about to be chosen:
 // a QCustomPlot bar chart of probabilities and logprobs plus a table to pick a candidate from.
 // Picking one asks for it to be forced at that position (a new branch when the position is earlier).
+// The axis labels as many candidates as fit a line each (always the best and the chosen one); a
+// hover over a bar names it, and the table lists all.
 #pragma once
 
 #include <QWidget>
@@ -18,14 +20,16 @@ class QPushButton;
 class QTableWidget;
 class QTimer;
 
-namespace logitscope::widgets {
-
+namespace logitscope::workbench {
 class EventStore;
+}  // namespace logitscope::workbench
+
+namespace logitscope::widgets {
 
 class TopKView : public QWidget {
   Q_OBJECT
  public:
-  explicit TopKView(EventStore* store, QWidget* parent = nullptr);
+  explicit TopKView(workbench::EventStore* store, QWidget* parent = nullptr);
 
   // Shows token `index` while the mouse is over it; -1 goes back to the selection.
   void set_hovered(int index);
@@ -36,7 +40,10 @@ class TopKView : public QWidget {
   const std::vector<TopKEntry>& shown_entries() const { return entries_; }
   std::vector<double> chart_probabilities() const;
   std::vector<double> chart_logprobs() const;
-  QString chart_label(int rank) const;
+  QString chart_label(int rank) const;          // "" where the axis leaves the rank unlabelled
+  std::vector<int> chart_labelled_ranks() const;  // ranks with a label on the chart's axis
+  // Axis position (pixels) of a rank's bar centre; for tests that check labels do not overlap.
+  double chart_rank_pixel(int rank) const;
   QTableWidget* table() const { return table_; }
   void refresh();
 
@@ -50,12 +57,16 @@ class TopKView : public QWidget {
  private:
   void schedule();
   void choose(bool run);
+  void label_chart();  // the axis labels that fit the chart's current height
 
-  EventStore* store_;
+  workbench::EventStore* store_;
   int hovered_ = -1;
   int shown_index_ = -1;
   std::vector<TopKEntry> entries_;
   TokenId chosen_id_ = -1;
+  QStringList labels_;           // [entries_] token text of each rank
+  std::vector<int> labelled_;    // ranks labelled on the axis
+  double labelled_height_ = -1;  // the axis rect height (px) the labels were chosen for
   QLabel* header_;
   QCustomPlot* plot_;
   QCPBars* prob_bars_;

@@ -11,8 +11,8 @@
 
 namespace logitscope::gui {
 
-using widgets::Branch;
-using widgets::ChatMessage;
+using workbench::Branch;
+using workbench::ChatMessage;
 
 namespace {
 
@@ -24,7 +24,7 @@ QJsonObject settings_json(const GenerationSettings& s) {
 
 }  // namespace
 
-ConversationDriver::ConversationDriver(EngineController* engine, widgets::EventStore* store,
+ConversationDriver::ConversationDriver(EngineController* engine, workbench::EventStore* store,
                                        widgets::ChatPane* chat, widgets::BranchTree* branches, QObject* parent)
     : QObject(parent), engine_(engine), store_(store), chat_(chat), branches_(branches) {
   settings_ = [] { return GenerationSettings{}; };
@@ -52,7 +52,7 @@ bool ConversationDriver::busy() const { return engine_->busy(); }
 
 void ConversationDriver::set_model(const ModelSummary& model) {
   model_ = model;
-  widgets::RoutingShape shape;
+  workbench::RoutingShape shape;
   shape.moe_layers = model.moe_layers;
   shape.num_experts = model.num_experts;
   store_->set_routing_shape(shape);
@@ -79,13 +79,17 @@ bool ConversationDriver::check_ready() {
 
 void ConversationDriver::new_conversation() {
   if (engine_->busy()) engine_->stop();
-  widgets::Conversation fresh;
+  workbench::Conversation fresh;
   if (model_) fresh.model = model_->model;
   set_conversation(std::move(fresh));
 }
 
-void ConversationDriver::set_conversation(widgets::Conversation conversation) {
+void ConversationDriver::set_conversation(workbench::Conversation conversation) {
   conversation_ = std::move(conversation);
+  // The text of a reply follows from its tokens (a file written by an older version may hold an
+  // end-of-turn token in it).
+  for (int i = 0; i < int(conversation_.messages.size()); ++i)
+    if (conversation_.messages[i].is_reply() && !conversation_.current_events(i).empty()) derive_reply_text(i);
   active_ = {};
   store_->set_labels(conversation_.labels);
   chat_->set_conversation(conversation_);
@@ -96,12 +100,12 @@ void ConversationDriver::set_conversation(widgets::Conversation conversation) {
 
 bool ConversationDriver::save(const QString& path, QString* error) {
   conversation_.sampling = settings_json(settings_());
-  return widgets::save_conversation(path, conversation_, error);
+  return workbench::save_conversation(path, conversation_, error);
 }
 
 bool ConversationDriver::open(const QString& path, QString* error) {
-  widgets::Conversation loaded;
-  if (!widgets::load_conversation(path, &loaded, error)) return false;
+  workbench::Conversation loaded;
+  if (!workbench::load_conversation(path, &loaded, error)) return false;
   if (engine_->busy()) engine_->stop();
   set_conversation(std::move(loaded));
   return true;
@@ -140,17 +144,13 @@ void ConversationDriver::edit_and_resend(int index, const QString& text, bool th
 void ConversationDriver::regenerate(int index) {
   if (!check_ready()) return;
   if (index < 0 || index >= int(conversation_.messages.size()) || !conversation_.messages[index].is_reply()) return;
-  if (index != last_reply()) {
-    // A reply in the middle: what came after it was an answer to this text, so it goes.
-    conversation_.messages.resize(std::size_t(index) + 1);
-    chat_->set_conversation(conversation_);
-  }
+  // A new root: the old answers stay as branches, each with the messages that followed it.
+  const int branch = conversation_.add_branch(index, -1, 0);
   ChatMessage& reply = conversation_.messages[index];
   if (index > 0) reply.thinking = conversation_.messages[index - 1].thinking;
-  reply.branches.push_back(Branch{});  // a new root: the old answers stay as branches
-  reply.current_branch = int(reply.branches.size()) - 1;
+  show_all_messages();
   emit conversation_changed();
-  start(index, reply.current_branch, std::nullopt, -1, false);
+  start(index, branch, std::nullopt, -1, false);
 }
 
 void ConversationDriver::step(int count) {
@@ -175,23 +175,18 @@ void ConversationDriver::pause() { engine_->stop(); }
 void ConversationDriver::choose(int index, TokenId id, bool run) {
   if (!check_ready()) return;
   const int message = inspected_ >= 0 ? inspected_ : last_reply();
-  if (message < 0 || message != last_reply()) {
-    emit status(tr("Tokens can be re-chosen in the last reply only."));
-    return;
-  }
-  ChatMessage& reply = conversation_.messages[message];
+  if (message < 0 || message >= int(conversation_.messages.size()) || !conversation_.messages[message].is_reply()) return;
   const int length = int(conversation_.current_events(message).size());
   if (index < 0 || index > length) return;
-  if (index < length) {
-    // An earlier token: a new branch that shares tokens [0, index) with the current one.
-    Branch branch;
-    branch.parent = reply.current_branch;
-    branch.fork_at = index;
-    reply.branches.push_back(branch);
-    reply.current_branch = int(reply.branches.size()) - 1;
+  const bool later_messages = message != int(conversation_.messages.size()) - 1;
+  if (index < length || later_messages) {
+    // A new branch that shares tokens [0, index) with the current one. In an earlier reply the
+    // messages after it stay with the branch they answered (the branch tree switches back to them).
+    conversation_.add_branch(message, conversation_.messages[message].current_branch, index);
+    if (later_messages) show_all_messages();
     refresh_views(message);
   }
-  start(message, reply.current_branch, id, run ? -1 : 1, !run);
+  start(message, conversation_.messages[message].current_branch, id, run ? -1 : 1, !run);
 }
 
 void ConversationDriver::switch_branch(int message, int branch) {
@@ -203,8 +198,11 @@ void ConversationDriver::switch_branch(int message, int branch) {
     branches_->show_message(conversation_, message);
     return;
   }
-  // The engine follows lazily: the next request keeps the common prefix and rewinds the rest.
-  reply.current_branch = branch;
+  // The engine follows lazily: the next request keeps the common prefix and rewinds the rest. The
+  // messages after this reply change with the branch they followed.
+  const bool later_messages = message != int(conversation_.messages.size()) - 1 || !reply.branches[branch].followers.empty();
+  conversation_.choose_branch(message, branch);
+  if (later_messages) show_all_messages();
   refresh_views(message);
 }
 
@@ -274,7 +272,7 @@ void ConversationDriver::on_preview(const NextPreview& preview) {
   for (const auto& [id, bytes] : preview.labels) conversation_.labels.insert(id, bytes);
   store_->add_labels(preview.labels);
   store_->flush();
-  widgets::NextCandidates next;
+  workbench::NextCandidates next;
   next.index = std::int64_t(store_->size());
   next.entropy = preview.entropy;
   next.top_k = preview.top_k;
@@ -305,12 +303,11 @@ void ConversationDriver::on_failed(quint64 request, const QString& message) {
   emit error(message);
 }
 
-void ConversationDriver::refresh_reply_text(int message) {
-  if (message < 0 || message >= int(conversation_.messages.size())) return;
+void ConversationDriver::derive_reply_text(int message) {
   ChatMessage& reply = conversation_.messages[message];
-  if (!reply.is_reply()) return;
   std::string text;
   for (const auto& event : conversation_.current_events(message)) {
+    if (event.end_of_turn) continue;  // <|im_end|> and the like: a token in the strip, not reply text
     // Without a tokenizer a token has no text: show its id, as the token strip does.
     if (event.text.empty() && event.bytes.empty()) text += "<" + std::to_string(event.id) + ">";
     else text += event.text;
@@ -318,7 +315,18 @@ void ConversationDriver::refresh_reply_text(int message) {
   const ReasoningSplit split = split_reasoning(text, reply.starts_in_thinking);
   reply.reasoning = QString::fromStdString(split.reasoning);
   reply.content = QString::fromStdString(split.answer);
-  chat_->update_message(message, reply);
+}
+
+void ConversationDriver::refresh_reply_text(int message) {
+  if (message < 0 || message >= int(conversation_.messages.size())) return;
+  if (!conversation_.messages[message].is_reply()) return;
+  derive_reply_text(message);
+  chat_->update_message(message, conversation_.messages[message]);
+}
+
+void ConversationDriver::show_all_messages() {
+  chat_->set_conversation(conversation_);
+  chat_->set_inspected(inspected_);
 }
 
 void ConversationDriver::refresh_views(int message) {

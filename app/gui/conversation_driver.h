@@ -15,8 +15,11 @@
 namespace logitscope::widgets {
 class BranchTree;
 class ChatPane;
-class EventStore;
 }  // namespace logitscope::widgets
+
+namespace logitscope::workbench {
+class EventStore;
+}  // namespace logitscope::workbench
 
 namespace logitscope::gui {
 
@@ -25,19 +28,19 @@ class EngineController;
 class ConversationDriver : public QObject {
   Q_OBJECT
  public:
-  ConversationDriver(EngineController* engine, widgets::EventStore* store, widgets::ChatPane* chat,
+  ConversationDriver(EngineController* engine, workbench::EventStore* store, widgets::ChatPane* chat,
                      widgets::BranchTree* branches, QObject* parent = nullptr);
 
   void set_settings_source(std::function<GenerationSettings()> source) { settings_ = std::move(source); }
   void set_model(const ModelSummary& model);
   void clear_model() { model_.reset(); }
-  const widgets::Conversation& conversation() const { return conversation_; }
+  const workbench::Conversation& conversation() const { return conversation_; }
   int inspected() const { return inspected_; }
   bool busy() const;
 
   bool save(const QString& path, QString* error);
   bool open(const QString& path, QString* error);
-  void set_conversation(widgets::Conversation conversation);
+  void set_conversation(workbench::Conversation conversation);
   // Text of message `index` as the user reads it: reasoning (if any) and answer.
   QString message_text(int index) const;
 
@@ -74,19 +77,22 @@ class ConversationDriver : public QObject {
   void on_preview(const NextPreview& preview);
   void on_finished(const GenerationStats& stats);
   void on_failed(quint64 request, const QString& message);
-  // Re-derives answer and reasoning of a reply from its current branch's tokens.
+  // Re-derives answer and reasoning of a reply from its current branch's tokens (derive: the
+  // conversation only; refresh: and the chat pane).
+  void derive_reply_text(int message);
+  void show_all_messages();  // the chat pane redrawn from the conversation (messages came or went)
   void refresh_reply_text(int message);
   void refresh_views(int message);
   int last_reply() const;
   bool check_ready();
 
   EngineController* engine_;
-  widgets::EventStore* store_;
+  workbench::EventStore* store_;
   widgets::ChatPane* chat_;
   widgets::BranchTree* branches_;
   std::function<GenerationSettings()> settings_;
   std::optional<ModelSummary> model_;
-  widgets::Conversation conversation_;
+  workbench::Conversation conversation_;
   Active active_;
   int inspected_ = -1;
   QTimer text_timer_;  // coalesces the chat text refresh while streaming

@@ -24,6 +24,7 @@ struct LoadRequest {
   QString backend = QStringLiteral("cpu");
   std::int64_t max_context = 8192;
   int threads = 0;
+  QString synthetic_config;  // instead of `model`: random weights at this config.json's shape (CUDA)
   std::stop_token stop;  // cancels the load between files
 };
 
@@ -45,6 +46,7 @@ struct ModelSummary {
   std::int64_t max_context = 0;
   std::uint64_t parameter_count = 0;
   std::uint64_t device_bytes = 0;
+  QString weight_format;           // "BF16", "F32", "BF16 + F32"; empty for a remote server
   // A remote OpenAI-compatible server (remote_worker.h) instead of a local engine.
   QString remote_url;              // empty: local
   bool provides_routing = true;    // per-token MoE routing comes with the tokens
@@ -117,6 +119,9 @@ struct GenerationStats {
   double decode_ms = 0.0;
   double time_to_first_token_ms = 0.0;
   double tokens_per_second = 0.0;
+  std::int64_t prompt_tokens = 0;    // the rendered prompt (earlier turns included)
+  std::int64_t context_used = 0;     // tokens in the session after this request
+  std::int64_t context_max = 0;
 };
 
 // Registers every type above for queued connections (call once, before the worker starts).

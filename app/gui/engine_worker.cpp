@@ -68,6 +68,7 @@ void EngineWorker::load(const LoadRequest& request) {
     options.backend = parse_backend_kind(request.backend.toStdString().c_str());
     options.max_context = request.max_context;
     options.threads = request.threads;
+    options.synthetic_config = request.synthetic_config.toStdString();
     const std::stop_token stop = request.stop;
     model_ = Model::load(options, [this, stop](const LoadProgress& progress) {
       emit load_progress({QString::fromStdString(progress.stage), progress.bytes_done, progress.bytes_total});
@@ -78,7 +79,7 @@ void EngineWorker::load(const LoadRequest& request) {
     const ModelInfo& info = model_->info();
     const ModelConfig& config = info.config;
     ModelSummary summary;
-    summary.model = request.model;
+    summary.model = request.synthetic_config.isEmpty() ? request.model : request.synthetic_config;
     summary.snapshot_dir = QString::fromStdString(info.snapshot_dir.string());
     summary.backend = request.backend;
     summary.device_name = QString::fromStdString(info.device_name);
@@ -99,6 +100,7 @@ void EngineWorker::load(const LoadRequest& request) {
     summary.max_context = session_->max_context();
     summary.parameter_count = info.parameter_count;
     summary.device_bytes = info.device_bytes;
+    summary.weight_format = QString::fromStdString(info.weight_format);
     emit loaded(summary);
   } catch (const std::exception& error) {
     unload();
@@ -165,7 +167,6 @@ void EngineWorker::run_request(const GenerateRequest& request, GenerationStats* 
   ProbeOptions probe;
   probe.top_k = std::clamp(request.settings.probe_top_k, 0, 50);
   probe.routing = true;
-  const auto& eos = model_->config().eos_token_ids;
   auto record = [&](const TokenEvent& event) {
     auto labels = new_labels(event);
     pending_.labels.insert(pending_.labels.end(), labels.begin(), labels.end());
@@ -182,7 +183,7 @@ void EngineWorker::run_request(const GenerateRequest& request, GenerationStats* 
     record(event);
     stats->time_to_first_token_ms = ms_since(started);
     --remaining;
-    stopped_on_eos = std::find(eos.begin(), eos.end(), event.id) != eos.end();
+    stopped_on_eos = event.end_of_turn;
   }
   if (request.steps >= 0) {
     // Stepping: one token at a time so the caller can look at each before the next.
@@ -191,7 +192,7 @@ void EngineWorker::run_request(const GenerateRequest& request, GenerationStats* 
       if (stats->tokens == 0) stats->time_to_first_token_ms = ms_since(started);
       record(event);
       --remaining;
-      stopped_on_eos = std::find(eos.begin(), eos.end(), event.id) != eos.end();
+      stopped_on_eos = event.end_of_turn;
     }
     stats->stop_reason = request.stop.stop_requested() ? QStringLiteral("cancelled")
                          : stopped_on_eos               ? QStringLiteral("stop_token")
@@ -216,6 +217,9 @@ void EngineWorker::run_request(const GenerateRequest& request, GenerationStats* 
     stats->stop_reason = stopped_on_eos ? QStringLiteral("stop_token") : QStringLiteral("max_tokens");
   }
   stats->decode_ms = ms_since(decode_started);
+  stats->prompt_tokens = std::int64_t(prompt.ids.size());
+  stats->context_used = session_->length();
+  stats->context_max = session_->max_context();
   if (stats->decode_ms > 0) stats->tokens_per_second = stats->tokens * 1000.0 / stats->decode_ms;
 
   if (request.preview_next && !request.stop.stop_requested() && !stopped_on_eos) {

@@ -38,7 +38,13 @@ int main(int argc, char** argv) {
   const QCommandLineOption telemetry(QStringLiteral("telemetry"),
                                      QStringLiteral("Telemetry source: auto, tegrastats, nvml, proc or none."),
                                      QStringLiteral("kind"), QStringLiteral("auto"));
-  parser.addOptions({model, revision, cache_dir, backend, threads, conversation, telemetry});
+  const QCommandLineOption synthetic(QStringLiteral("synthetic"),
+                                     QStringLiteral("Instead of a model: random weights at the shape of this config.json, "
+                                                    "made on the GPU (--backend cuda), to try the window at a real model's size."),
+                                     QStringLiteral("config.json"));
+  const QCommandLineOption max_context(QStringLiteral("max-context"), QStringLiteral("Tokens the caches hold (default 8192)."),
+                                       QStringLiteral("n"), QStringLiteral("8192"));
+  parser.addOptions({model, revision, cache_dir, backend, threads, conversation, telemetry, synthetic, max_context});
   parser.process(app);
 
   const QString backend_name = parser.value(backend).toLower();
@@ -56,12 +62,18 @@ int main(int argc, char** argv) {
 
   if (parser.isSet(conversation)) window.open_conversation(parser.value(conversation));
   logitscope::gui::LoadRequest request;
-  request.model = parser.isSet(model) ? parser.value(model) : logitscope::gui::demo_model_dir();
+  request.synthetic_config = parser.value(synthetic);
+  request.model = parser.isSet(model) || parser.isSet(synthetic) ? parser.value(model) : logitscope::gui::demo_model_dir();
+  request.max_context = parser.value(max_context).toLongLong();
+  if (request.max_context <= 0) {
+    fprintf(stderr, "logitscope: --max-context must be a positive number of tokens\n");
+    return 2;
+  }
   request.revision = parser.value(revision);
   request.cache_dir = parser.value(cache_dir);
   request.backend = backend_name;
   request.threads = parser.value(threads).toInt();
-  if (!request.model.isEmpty()) {
+  if (!request.model.isEmpty() || !request.synthetic_config.isEmpty()) {
     // After the window is up, so the progress bar shows while the weights load.
     QTimer::singleShot(0, &window, [&window, request] { window.load_model(request); });
   } else {

@@ -34,19 +34,21 @@
 #include "remote_connect_dialog.h"
 #include "remote_notice.h"
 #include "routing_heatmap.h"
+#include "run_status.h"
 #include "settings_panel.h"
 #include "settings_store.h"
 #include "telemetry_feed.h"
 #include "telemetry_panel.h"
 #include "token_strip.h"
 #include "topk_view.h"
+#include "window_geometry.h"
 
 namespace logitscope::gui {
 
 MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWindow(parent) {
   setObjectName(QStringLiteral("LogitscopeMainWindow"));
   engine_ = new EngineController(this);
-  store_ = new widgets::EventStore(this);
+  store_ = new workbench::EventStore(this);
   chat_ = new widgets::ChatPane(this);
   branches_ = new widgets::BranchTree(this);
 
@@ -83,7 +85,9 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
   progress_->setVisible(false);
   cancel_load_ = new QPushButton(tr("Cancel"), this);
   cancel_load_->setVisible(false);
+  run_status_ = new widgets::RunStatusLabel(this);
   statusBar()->addWidget(status_label_, 1);
+  statusBar()->addPermanentWidget(run_status_);
   statusBar()->addPermanentWidget(progress_);
   statusBar()->addPermanentWidget(cancel_load_);
   connect(cancel_load_, &QPushButton::clicked, engine_, &EngineController::stop);
@@ -100,6 +104,17 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
     update_title();
   });
   connect(driver_, &ConversationDriver::stats, this, [this](const GenerationStats& stats) {
+    widgets::RunStatus& run = run_status_->edit();
+    if (stats.prompt_tokens > 0) run.prompt_tokens = stats.prompt_tokens;
+    else run.prompt_tokens.reset();
+    run.reply_tokens = stats.tokens;
+    if (stats.time_to_first_token_ms > 0) run.first_token_ms = stats.time_to_first_token_ms;
+    if (stats.tokens > 1 && stats.tokens_per_second > 0) run.tokens_per_second = stats.tokens_per_second;
+    if (stats.context_max > 0) {
+      run.context_used = stats.context_used;
+      run.context_max = stats.context_max;
+    }
+    run_status_->show_status();
     if (!telemetry_) return;
     logitscope::telemetry::EngineCounters counters;
     counters.model_loaded = model_.has_value();
@@ -146,9 +161,8 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
     QSettings s;
     if (save_generation_settings(s, settings_panel_->values())) save_step_count(s, settings_panel_->step_count());
   });
-  resize(1600, 1000);
-  restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
-  restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+  place_window(this, QSize(1600, 1000), settings.value(QStringLiteral("window/geometry")).toByteArray());
+  if (!restoreState(settings.value(QStringLiteral("window/state")).toByteArray())) size_docks();
   start_telemetry(options.telemetry);
   update_title();
   update_actions();
@@ -188,15 +202,33 @@ void MainWindow::build_docks() {
   QDockWidget* topk = add_dock(tr("Top-k"), QStringLiteral("topkDock"), topk_, Qt::RightDockWidgetArea);
   QDockWidget* routing = add_dock(tr("Routing"), QStringLiteral("routingDock"), heatmap_, Qt::BottomDockWidgetArea);
   QDockWidget* branch_dock = add_dock(tr("Branches"), QStringLiteral("branchesDock"), branches_, Qt::LeftDockWidgetArea);
-  QDockWidget* settings = add_dock(tr("Settings"), QStringLiteral("settingsDock"), settings_panel_, Qt::LeftDockWidgetArea);
-  QDockWidget* telemetry = add_dock(tr("Telemetry"), QStringLiteral("telemetryDock"), telemetry_, Qt::BottomDockWidgetArea);
+  // The tall panels scroll inside their docks, so that their height never sets the window's
+  // minimum (a 1024x768 VNC screen must hold the whole window).
+  auto scrolling = [](QWidget* panel) {
+    auto* area = new QScrollArea;
+    area->setWidget(panel);
+    area->setWidgetResizable(true);
+    area->setFrameShape(QFrame::NoFrame);
+    return area;
+  };
+  QDockWidget* settings =
+      add_dock(tr("Settings"), QStringLiteral("settingsDock"), scrolling(settings_panel_), Qt::LeftDockWidgetArea);
+  QDockWidget* telemetry =
+      add_dock(tr("Telemetry"), QStringLiteral("telemetryDock"), scrolling(telemetry_), Qt::BottomDockWidgetArea);
   splitDockWidget(tokens, topk, Qt::Horizontal);
   splitDockWidget(branch_dock, settings, Qt::Vertical);
   tabifyDockWidget(routing, telemetry);
   routing->raise();
-  resizeDocks({tokens, topk}, {450, 350}, Qt::Horizontal);
-  resizeDocks({routing}, {300}, Qt::Vertical);
-  resizeDocks({branch_dock}, {260}, Qt::Horizontal);
+}
+
+void MainWindow::size_docks() {
+  // Shares of the window (1600x1000: tokens 450, top-k 350, branches 260, routing 300 px), so a
+  // small screen gets a proportionally smaller layout rather than a squeezed-out column.
+  auto dock = [this](const char* name) { return findChild<QDockWidget*>(QLatin1String(name)); };
+  const int w = width(), h = height();
+  resizeDocks({dock("tokensDock"), dock("topkDock")}, {w * 28 / 100, w * 22 / 100}, Qt::Horizontal);
+  resizeDocks({dock("routingDock")}, {h * 30 / 100}, Qt::Vertical);
+  resizeDocks({dock("branchesDock")}, {w * 16 / 100}, Qt::Horizontal);
 }
 
 void MainWindow::build_actions() {
@@ -258,6 +290,9 @@ void MainWindow::start_telemetry(const QString& kind) {
   if (kind == QLatin1String("none")) return;
   telemetry_feed_ = new TelemetryFeed(this);
   connect(telemetry_feed_, &TelemetryFeed::sampleReady, telemetry_, &TelemetryPanel::addSample);
+  connect(telemetry_feed_, &TelemetryFeed::sampleReady, this, [this](const logitscope::telemetry::Sample& sample) {
+    if (widgets::memory_from_sample(sample, &run_status_->edit())) run_status_->show_status();
+  });
   try {
     logitscope::telemetry::SourceOptions options;
     telemetry_feed_->start(logitscope::telemetry::make_source(logitscope::telemetry::parse_source_kind(kind.toStdString()), options));
@@ -314,6 +349,21 @@ void MainWindow::on_loaded(const ModelSummary& summary) {
   cancel_load_->setVisible(false);
   driver_->set_model(summary);
   apply_remote_notices(summary, heatmap_, entropy_, topk_);
+  widgets::RunStatus run;
+  run.model = QFileInfo(summary.model).fileName();
+  if (run.model.isEmpty()) run.model = summary.model;
+  run.format = summary.weight_format;
+  run.backend = summary.remote_url.isEmpty() ? summary.backend : QStringLiteral("remote");
+  run.device = summary.device_name;
+  run.context_max = summary.max_context;
+  run.context_used = 0;
+  // Until a telemetry sample says more: what the model holds.
+  if (summary.device_bytes > 0) {
+    run.memory_kind = QStringLiteral("model");
+    run.memory_used_bytes = double(summary.device_bytes);
+  }
+  run_status_->edit() = run;
+  run_status_->show_status();
   QSettings settings;
   if (begin_settings_write(settings)) settings.setValue(QStringLiteral("model/last"), summary.model);
   status_label_->setText(tr("%1 on %2: %3 layers (%4 MoE, %5 experts)%6%7")
@@ -355,6 +405,8 @@ void MainWindow::show_error(const QString& message) {
   banner_row_->setVisible(true);
   status_label_->setText(message.left(160));
 }
+
+QString MainWindow::run_status_text() const { return run_status_->text(); }
 
 QString MainWindow::banner_text() const { return banner_row_->isVisible() ? banner_->text() : QString(); }
 

@@ -23,11 +23,15 @@ namespace logitscope::widgets {
 class BranchTree;
 class ChatPane;
 class EntropyPlot;
-class EventStore;
 class RoutingHeatmap;
+class RunStatusLabel;
 class TokenStrip;
 class TopKView;
 }  // namespace logitscope::widgets
+
+namespace logitscope::workbench {
+class EventStore;
+}  // namespace logitscope::workbench
 
 namespace logitscope::gui {
 
@@ -53,7 +57,7 @@ class MainWindow : public QMainWindow {
   // For tests and the screenshot script.
   ConversationDriver* driver() const { return driver_; }
   EngineController* engine() const { return engine_; }
-  widgets::EventStore* store() const { return store_; }
+  workbench::EventStore* store() const { return store_; }
   widgets::ChatPane* chat() const { return chat_; }
   widgets::TopKView* topk() const { return topk_; }
   widgets::RoutingHeatmap* heatmap() const { return heatmap_; }
@@ -61,6 +65,7 @@ class MainWindow : public QMainWindow {
   widgets::BranchTree* branches() const { return branches_; }
   SettingsPanel* settings_panel() const { return settings_panel_; }
   QString banner_text() const;
+  QString run_status_text() const;  // the status line: model, device, last reply's numbers
   const std::optional<ModelSummary>& model() const { return model_; }
 
  public slots:
@@ -72,6 +77,7 @@ class MainWindow : public QMainWindow {
 
  private:
   void build_docks();
+  void size_docks();  // the default dock sizes, as shares of the window's size
   void build_actions();
   void start_telemetry(const QString& kind);
   void update_title();
@@ -83,7 +89,7 @@ class MainWindow : public QMainWindow {
   void on_loaded(const ModelSummary& summary);
 
   EngineController* engine_;
-  widgets::EventStore* store_;
+  workbench::EventStore* store_;
   widgets::ChatPane* chat_;
   widgets::TokenStrip* strip_;
   widgets::EntropyPlot* entropy_;
@@ -98,6 +104,7 @@ class MainWindow : public QMainWindow {
   QToolButton* banner_close_;
   QWidget* banner_row_;
   QLabel* status_label_;
+  widgets::RunStatusLabel* run_status_;
   QProgressBar* progress_;
   QPushButton* cancel_load_;
   QMenu* view_menu_ = nullptr;

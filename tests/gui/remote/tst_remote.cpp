@@ -68,7 +68,7 @@ class RemoteTest : public QObject {
     window_->store()->flush();
     QCoreApplication::processEvents();
   }
-  const widgets::ChatMessage& last() const { return window_->driver()->conversation().messages.back(); }
+  const workbench::ChatMessage& last() const { return window_->driver()->conversation().messages.back(); }
 
  private slots:
   void initTestCase() {
@@ -233,7 +233,7 @@ class RemoteTest : public QObject {
     QVERIFY2(window_->banner_text().isEmpty(), qPrintable(window_->banner_text()));
     QCOMPARE(window_->store()->size(), std::size_t(1));
     QVERIFY(window_->store()->next_candidates().has_value());
-    const widgets::NextCandidates next = *window_->store()->next_candidates();
+    const workbench::NextCandidates next = *window_->store()->next_candidates();
     QCOMPARE(next.index, std::int64_t(1));
     QVERIFY(next.top_k.size() >= 2);
     // Pick the second most likely candidate: appended as token 1, then the next candidates come.

@@ -6,6 +6,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QGridLayout>
+#include <QLabel>
 #include <QElapsedTimer>
 #include <QScrollArea>
 #include <QSignalSpy>
@@ -25,6 +26,7 @@
 
 #include "branch_tree.h"
 #include "chat_pane.h"
+#include "chunked_text.h"
 #include "conversation.h"
 #include "entropy_plot.h"
 #include "event_store.h"
@@ -40,6 +42,7 @@
 
 using namespace logitscope;
 using namespace logitscope::widgets;
+using namespace logitscope::workbench;
 using logitscope::test::EventLoopHeartbeat;
 
 namespace {
@@ -263,8 +266,10 @@ class TestWidgets : public QObject {
       QCOMPARE(view.chart_probabilities()[k], double(top_k[k].prob));
       QCOMPARE(view.chart_logprobs()[k], double(top_k[k].logprob));
     }
+    // The axis labels what fits (topk_chart_labels_do_not_overlap), always the best candidate.
     QCOMPARE(view.chart_label(0), QStringLiteral("\u00B7hello"));
-    QCOMPARE(view.chart_label(1), QStringLiteral("<%1>").arg(top_k[1].id));
+    for (int rank : view.chart_labelled_ranks())
+      if (rank > 0) QCOMPARE(view.chart_label(rank), QStringLiteral("<%1>").arg(top_k[rank].id));
     // Probabilities are sorted and sum to at most 1.
     double sum = 0.0;
     for (std::size_t k = 0; k < top_k.size(); ++k) {
@@ -293,6 +298,96 @@ class TestWidgets : public QObject {
     store.set_next_candidates(next);
     QCOMPARE(view.shown_index(), int(stream_.size()));
     QCOMPARE(view.chart_probabilities().front(), double(stream_.back().top_k.front().prob));
+  }
+
+  // Twenty alternatives (the default) at a dock's size: the axis labels what fits without overlap,
+  // always the best and the chosen candidate; a tall chart labels them all.
+  void topk_chart_labels_do_not_overlap() {
+    TokenEvent event = stream_[5];
+    event.top_k.clear();
+    const int n = 20, chosen = 13;
+    for (int k = 0; k < n; ++k) {
+      const TokenId id = 100 + k;
+      event.top_k.push_back({id, 0.5f / float(k + 1), std::log(0.5f / float(k + 1)), 3.0f - 0.1f * float(k)});
+    }
+    event.id = event.top_k[chosen].id;
+    EventStore store;
+    store.set_events({event});
+    std::vector<std::pair<TokenId, std::string>> labels;
+    for (const auto& entry : event.top_k) labels.emplace_back(entry.id, " token" + std::to_string(entry.id));
+    store.add_labels(labels);
+    store.select(0);
+    TopKView view(&store);
+    view.resize(360, 420);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.refresh();
+    QTest::qWait(50);  // the resize relabels after a layout
+    const double line = QFontMetricsF(view.font()).height();
+    auto check = [&](const char* when, std::vector<int>& ranks) {
+      ranks = view.chart_labelled_ranks();
+      QVERIFY2(!ranks.empty(), when);
+      QVERIFY2(std::find(ranks.begin(), ranks.end(), 0) != ranks.end(), when);
+      QVERIFY2(std::find(ranks.begin(), ranks.end(), chosen) != ranks.end(), when);
+      for (std::size_t i = 1; i < ranks.size(); ++i) {
+        const double gap = std::abs(view.chart_rank_pixel(ranks[i]) - view.chart_rank_pixel(ranks[i - 1]));
+        QVERIFY2(gap >= line - 0.5, qPrintable(QStringLiteral("%1: labels of ranks %2 and %3 are %4 px apart, a line is %5")
+                                                    .arg(when).arg(ranks[i - 1]).arg(ranks[i]).arg(gap).arg(line)));
+      }
+      for (int r = 0; r < n; ++r) {
+        const bool labelled = std::find(ranks.begin(), ranks.end(), r) != ranks.end();
+        QCOMPARE(view.chart_label(r).isEmpty(), !labelled);
+      }
+    };
+    std::vector<int> small, tall;
+    check("360x420", small);
+    if (QTest::currentTestFailed()) return;
+    QVERIFY(int(small.size()) < n);  // this height cannot hold 20 lines
+    QCOMPARE(view.chart_label(chosen), QStringLiteral("\u00B7token%1").arg(100 + chosen));
+    // The chosen candidate's row is in view in the table (nothing is being picked).
+    QTableWidget* table = view.table();
+    QVERIFY(table->viewport()->rect().contains(table->visualItemRect(table->item(chosen, 0)).center()));
+    // A taller dock labels them all.
+    TopKView tall_view(&store);
+    tall_view.resize(360, 1400);
+    tall_view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&tall_view));
+    tall_view.refresh();
+    QTest::qWait(50);
+    tall = tall_view.chart_labelled_ranks();
+    QCOMPARE(int(tall.size()), n);
+  }
+
+  // Long text is held in chunks so that a streamed reply re-lays out only its end.
+  void chunked_text_grows_at_its_end() {
+    QString paragraph;
+    for (int i = 0; paragraph.size() < 4000; ++i) paragraph += QStringLiteral("word%1 ").arg(i);
+    const QString text = QStringLiteral("first line\n\n") + paragraph + QStringLiteral("\nlast");
+    const QStringList parts = ChunkedText::split(text, ChunkedText::kChunkChars);
+    QCOMPARE(parts.join(QString()), text);
+    QCOMPARE(parts.at(0), QStringLiteral("first line\n"));
+    QCOMPARE(parts.at(1), QStringLiteral("\n"));
+    for (const QString& part : parts) {
+      QVERIFY(part.size() <= ChunkedText::kChunkChars);
+      QVERIFY(part.endsWith(QLatin1Char('\n')) || part.endsWith(QLatin1Char(' ')) || part == QStringLiteral("last"));
+    }
+    QVERIFY(parts.size() >= 5);  // 4000 characters need three chunks
+    // A word longer than a chunk is cut hard.
+    QCOMPARE(ChunkedText::split(QString(10, QLatin1Char('x')), 4), (QStringList{"xxxx", "xxxx", "xx"}));
+
+    ChunkedText view;
+    view.set_text(text);
+    QCOMPARE(view.text(), text);
+    QCOMPARE(view.chunk_count(), int(parts.size()));
+    const QList<QLabel*> before = view.findChildren<QLabel*>();
+    const QString first_chunk = before.first()->text();
+    view.set_text(text + QStringLiteral(" more"));
+    const QList<QLabel*> after = view.findChildren<QLabel*>();
+    QCOMPARE(after, before);  // the same labels; only the last one's text changed
+    QCOMPARE(after.first()->text(), first_chunk);
+    QCOMPARE(after.last()->text(), QStringLiteral("last more"));
+    view.set_text(QStringLiteral("short"));
+    QCOMPARE(view.chunk_count(), 1);
   }
 
   void entropy_plot() {

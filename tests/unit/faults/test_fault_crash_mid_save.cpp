@@ -21,7 +21,7 @@
 #include "conversation.h"
 #include "crash_mid_write.h"
 
-using namespace logitscope::widgets;
+using namespace logitscope::workbench;
 using logitscope::test::crash_child_mode;
 using logitscope::test::crash_child_path;
 

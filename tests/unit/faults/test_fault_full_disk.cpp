@@ -14,7 +14,7 @@
 
 #include "conversation.h"
 
-using namespace logitscope::widgets;
+using namespace logitscope::workbench;
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <limits>
 
-namespace logitscope::widgets {
+namespace logitscope::workbench {
 namespace {
 
 const QLatin1String kFormat("logitscope-conversation");
@@ -67,6 +67,35 @@ std::vector<TokenEvent> Conversation::current_events(int index) const {
   return branch_events(index, messages[index].current_branch);
 }
 
+int Conversation::choose_branch(int index, int branch) {
+  if (index < 0 || index >= int(messages.size())) return -1;
+  ChatMessage& reply = messages[index];
+  if (branch < 0 || branch >= int(reply.branches.size())) return -1;
+  if (branch == reply.current_branch) return branch;
+  std::vector<ChatMessage> after(std::make_move_iterator(messages.begin() + index + 1),
+                                 std::make_move_iterator(messages.end()));
+  messages.resize(std::size_t(index) + 1);
+  ChatMessage& kept = messages[index];  // the resize may not move it, but be explicit
+  if (kept.current_branch >= 0 && kept.current_branch < int(kept.branches.size()))
+    kept.branches[kept.current_branch].followers = std::move(after);
+  kept.current_branch = branch;
+  std::vector<ChatMessage> back = std::move(kept.branches[branch].followers);
+  kept.branches[branch].followers.clear();
+  messages.insert(messages.end(), std::make_move_iterator(back.begin()), std::make_move_iterator(back.end()));
+  return branch;
+}
+
+int Conversation::add_branch(int index, int parent, int fork_at) {
+  if (index < 0 || index >= int(messages.size())) return -1;
+  auto& branches = messages[index].branches;
+  if (parent >= int(branches.size())) return -1;
+  Branch branch;
+  branch.parent = parent;
+  branch.fork_at = parent < 0 ? 0 : fork_at;
+  branches.push_back(std::move(branch));
+  return choose_branch(index, int(branches.size()) - 1);
+}
+
 std::vector<TokenId> Conversation::current_ids(int index) const {
   std::vector<TokenId> ids;
   for (const auto& event : current_events(index)) ids.push_back(event.id);
@@ -80,6 +109,7 @@ QJsonObject event_to_json(const TokenEvent& event) {
   object["text"] = QString::fromStdString(event.text);
   object["bytes"] = bytes_to_json(event.bytes);
   object["forced"] = event.forced;
+  if (event.end_of_turn) object["end_of_turn"] = true;
   object["prob"] = num(event.prob);
   object["logprob"] = num(event.logprob);
   object["entropy"] = num(event.entropy);
@@ -93,7 +123,9 @@ QJsonObject event_to_json(const TokenEvent& event) {
     QJsonArray experts, weights;
     for (int e : slice.experts) experts.append(e);
     for (float w : slice.weights) weights.append(num(w));
-    routing.append(QJsonObject{{"layer", slice.layer}, {"experts", experts}, {"weights", weights}});
+    QJsonObject slice_object{{"layer", slice.layer}, {"experts", experts}, {"weights", weights}};
+    if (std::isfinite(slice.margin)) slice_object["margin"] = num(slice.margin);
+    routing.append(slice_object);
   }
   object["routing"] = routing;
   object["timing"] = QJsonObject{{"forward_ms", event.timing.forward_ms}, {"sample_ms", event.timing.sample_ms}};
@@ -107,6 +139,7 @@ TokenEvent event_from_json(const QJsonObject& object) {
   event.text = utf8(object["text"]);
   event.bytes = bytes_from_json(object["bytes"]);
   event.forced = object["forced"].toBool();
+  event.end_of_turn = object["end_of_turn"].toBool();
   event.prob = fnum(object["prob"]);
   event.logprob = fnum(object["logprob"]);
   event.entropy = fnum(object["entropy"]);
@@ -120,6 +153,7 @@ TokenEvent event_from_json(const QJsonObject& object) {
     slice.layer = slice_object["layer"].toInt();
     for (const auto& e : slice_object["experts"].toArray()) slice.experts.push_back(e.toInt());
     for (const auto& w : slice_object["weights"].toArray()) slice.weights.push_back(fnum(w));
+    if (slice_object.contains(QLatin1String("margin"))) slice.margin = fnum(slice_object["margin"]);
     event.routing.push_back(std::move(slice));
   }
   const QJsonObject timing = object["timing"].toObject();
@@ -128,9 +162,14 @@ TokenEvent event_from_json(const QJsonObject& object) {
   return event;
 }
 
-QJsonObject conversation_to_json(const Conversation& conversation) {
+namespace {
+
+// Followers nest messages inside branches; a damaged or hostile file must not recurse without end.
+constexpr int kMaxFollowerDepth = 256;
+
+QJsonArray messages_to_json(const std::vector<ChatMessage>& list) {
   QJsonArray messages;
-  for (const auto& message : conversation.messages) {
+  for (const auto& message : list) {
     QJsonObject m{{"role", message.role}, {"content", message.content}, {"thinking", message.thinking}};
     if (message.is_reply()) {
       m["reasoning"] = message.reasoning;
@@ -140,13 +179,69 @@ QJsonObject conversation_to_json(const Conversation& conversation) {
       for (const auto& branch : message.branches) {
         QJsonArray events;
         for (const auto& event : branch.events) events.append(event_to_json(event));
-        branches.append(QJsonObject{{"parent", branch.parent}, {"fork_at", branch.fork_at},
-                                    {"stop_reason", branch.stop_reason}, {"events", events}});
+        QJsonObject b{{"parent", branch.parent}, {"fork_at", branch.fork_at}, {"stop_reason", branch.stop_reason},
+                      {"events", events}};
+        if (!branch.followers.empty()) b["followers"] = messages_to_json(branch.followers);
+        branches.append(b);
       }
       m["branches"] = branches;
     }
     messages.append(m);
   }
+  return messages;
+}
+
+// `where` names the list in errors ("message 3", "message 3, branch 1, follower 0").
+bool messages_from_json(const QJsonArray& array, const QString& where, int depth, std::vector<ChatMessage>* out,
+                        QString* error) {
+  if (depth > kMaxFollowerDepth) {
+    *error = QStringLiteral("%1: branches nest deeper than %2 levels").arg(where).arg(kMaxFollowerDepth);
+    return false;
+  }
+  for (const auto& value : array) {
+    const QJsonObject m = value.toObject();
+    const QString here = (where.isEmpty() ? QStringLiteral("message %1") : where + QStringLiteral(", follower %1")).arg(out->size());
+    ChatMessage message;
+    message.role = m["role"].toString();
+    if (message.role.isEmpty()) {
+      *error = QStringLiteral("%1 has no \"role\"").arg(here);
+      return false;
+    }
+    message.content = m["content"].toString();
+    message.thinking = m["thinking"].toBool();
+    message.reasoning = m["reasoning"].toString();
+    message.starts_in_thinking = m["starts_in_thinking"].toBool();
+    message.current_branch = m["current_branch"].toInt();
+    for (const auto& b : m["branches"].toArray()) {
+      const QJsonObject bo = b.toObject();
+      Branch branch;
+      branch.parent = bo["parent"].toInt(-1);
+      branch.fork_at = bo["fork_at"].toInt();
+      branch.stop_reason = bo["stop_reason"].toString();
+      for (const auto& e : bo["events"].toArray()) branch.events.push_back(event_from_json(e.toObject()));
+      // Files written before "end_of_turn" existed: a branch that stopped on a stop token ends in it.
+      if (branch.stop_reason == QLatin1String("stop_token") && !branch.events.empty()) branch.events.back().end_of_turn = true;
+      const QString branch_where = here + QStringLiteral(", branch %1").arg(message.branches.size());
+      if (!messages_from_json(bo["followers"].toArray(), branch_where, depth + 1, &branch.followers, error)) return false;
+      message.branches.push_back(std::move(branch));
+    }
+    const int count = int(message.branches.size());
+    for (int b = 0; b < count; ++b) {
+      // A parent must come earlier, so a damaged file cannot make a cycle.
+      if (message.branches[b].parent >= b) {
+        *error = QStringLiteral("%1, branch %2: parent %3 is not an earlier branch").arg(here).arg(b).arg(message.branches[b].parent);
+        return false;
+      }
+    }
+    if (message.current_branch < 0 || (count > 0 && message.current_branch >= count)) message.current_branch = 0;
+    out->push_back(std::move(message));
+  }
+  return true;
+}
+
+}  // namespace
+
+QJsonObject conversation_to_json(const Conversation& conversation) {
   QJsonObject labels;
   for (auto it = conversation.labels.constBegin(); it != conversation.labels.constEnd(); ++it) {
     labels[QString::number(it.key())] = bytes_to_json(it.value());
@@ -156,7 +251,7 @@ QJsonObject conversation_to_json(const Conversation& conversation) {
                      {"model", conversation.model},
                      {"sampling", conversation.sampling},
                      {"labels", labels},
-                     {"messages", messages}};
+                     {"messages", messages_to_json(conversation.messages)}};
 }
 
 bool conversation_from_json(const QJsonObject& object, Conversation* out, QString* error) {
@@ -177,40 +272,7 @@ bool conversation_from_json(const QJsonObject& object, Conversation* out, QStrin
   for (auto it = labels.constBegin(); it != labels.constEnd(); ++it) {
     conversation.labels.insert(TokenId(it.key().toInt()), bytes_from_json(it.value()));
   }
-  for (const auto& value : object["messages"].toArray()) {
-    const QJsonObject m = value.toObject();
-    ChatMessage message;
-    message.role = m["role"].toString();
-    if (message.role.isEmpty()) {
-      *error = QStringLiteral("message %1 has no \"role\"").arg(conversation.messages.size());
-      return false;
-    }
-    message.content = m["content"].toString();
-    message.thinking = m["thinking"].toBool();
-    message.reasoning = m["reasoning"].toString();
-    message.starts_in_thinking = m["starts_in_thinking"].toBool();
-    message.current_branch = m["current_branch"].toInt();
-    for (const auto& b : m["branches"].toArray()) {
-      const QJsonObject bo = b.toObject();
-      Branch branch;
-      branch.parent = bo["parent"].toInt(-1);
-      branch.fork_at = bo["fork_at"].toInt();
-      branch.stop_reason = bo["stop_reason"].toString();
-      for (const auto& e : bo["events"].toArray()) branch.events.push_back(event_from_json(e.toObject()));
-      message.branches.push_back(std::move(branch));
-    }
-    const int count = int(message.branches.size());
-    for (int b = 0; b < count; ++b) {
-      // A parent must come earlier, so a damaged file cannot make a cycle.
-      if (message.branches[b].parent >= b) {
-        *error = QStringLiteral("message %1, branch %2: parent %3 is not an earlier branch")
-                     .arg(conversation.messages.size()).arg(b).arg(message.branches[b].parent);
-        return false;
-      }
-    }
-    if (message.current_branch < 0 || (count > 0 && message.current_branch >= count)) message.current_branch = 0;
-    conversation.messages.push_back(std::move(message));
-  }
+  if (!messages_from_json(object["messages"].toArray(), QString(), 0, &conversation.messages, error)) return false;
   *out = std::move(conversation);
   return true;
 }
@@ -253,4 +315,4 @@ bool load_conversation(const QString& path, Conversation* out, QString* error) {
   return true;
 }
 
-}  // namespace logitscope::widgets
+}  // namespace logitscope::workbench

@@ -14,7 +14,7 @@
 
 #include "logitscope/events.h"
 
-namespace logitscope::widgets {
+namespace logitscope::workbench {
 
 // Which layers route to experts and how many experts there are; from the model config, or
 // inferred from the events when no model is loaded (a reopened conversation).
@@ -93,4 +93,4 @@ class EventStore : public QObject {
   QTimer timer_;
 };
 
-}  // namespace logitscope::widgets
+}  // namespace logitscope::workbench

@@ -13,7 +13,9 @@
 
 #include "logitscope/events.h"
 
-namespace logitscope::widgets {
+namespace logitscope::workbench {
+
+struct ChatMessage;
 
 // Generated tokens [fork_at, fork_at + events.size()) of one reply; [0, fork_at) are the parent's.
 struct Branch {
@@ -21,6 +23,9 @@ struct Branch {
   int fork_at = 0;         // index among the reply's generated tokens
   std::vector<TokenEvent> events;
   QString stop_reason;     // "max_tokens", "stop_token", "cancelled", "" while running
+  // The messages that came after this reply while this branch was chosen, kept here while another
+  // branch of the reply is (Conversation::messages holds the chosen branch's followers).
+  std::vector<ChatMessage> followers;
 };
 
 struct ChatMessage {
@@ -51,9 +56,18 @@ struct Conversation {
   std::vector<TokenEvent> branch_events(int index, int branch) const;
   std::vector<TokenEvent> current_events(int index) const;
   std::vector<TokenId> current_ids(int index) const;
+
+  // Branch operations on reply `index`. The messages after it follow its chosen branch: they move
+  // into that branch's `followers` when another branch is chosen or made, and come back with it.
+  // Nothing is dropped. Each returns the chosen branch (-1 when index or branch is out of range).
+  int choose_branch(int index, int branch);
+  // A new branch sharing the first `fork_at` tokens of `parent` (-1 = a new root), chosen.
+  int add_branch(int index, int parent, int fork_at);
 };
 
-inline constexpr int kConversationFormatVersion = 1;
+// 2: branches keep their "followers" (the messages after a reply while that branch was chosen) and
+// events mark "end_of_turn". Version 1 files read as before.
+inline constexpr int kConversationFormatVersion = 2;
 
 QJsonObject event_to_json(const TokenEvent& event);
 TokenEvent event_from_json(const QJsonObject& object);
@@ -66,4 +80,4 @@ bool conversation_from_json(const QJsonObject& object, Conversation* out, QStrin
 bool save_conversation(const QString& path, const Conversation& conversation, QString* error);
 bool load_conversation(const QString& path, Conversation* out, QString* error);
 
-}  // namespace logitscope::widgets
+}  // namespace logitscope::workbench

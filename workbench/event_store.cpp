@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-namespace logitscope::widgets {
+namespace logitscope::workbench {
 
 EventStore::EventStore(QObject* parent) : QObject(parent) {
   timer_.setSingleShot(true);
@@ -96,4 +96,4 @@ void EventStore::set_next_candidates(std::optional<NextCandidates> next) {
   emit next_candidates_changed();
 }
 
-}  // namespace logitscope::widgets
+}  // namespace logitscope::workbench

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The real window on the bundled demo model (trained, with a tokenizer and a chat template; CPU
+// backend): the end-of-turn token is a token in the strip but never part of the reply's text, its
+// copy or the saved file (nor of the next turn's prompt); a candidate can be chosen in an earlier
+// reply, and the messages that followed it stay with the branch they answered; the status line
+// reports the last reply.
+#include <QApplication>
+#include <QClipboard>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "chat_pane.h"
+#include "conversation_driver.h"
+#include "engine_controller.h"
+#include "event_store.h"
+#include "logitscope/model.h"
+#include "main_window.h"
+#include "model_locator.h"
+#include "prompt_builder.h"
+#include "settings_panel.h"
+
+using namespace logitscope;
+using namespace logitscope::gui;
+
+namespace {
+
+const QString kEndOfTurn = QStringLiteral("<|im_end|>");
+constexpr TokenId kEndOfTurnId = 11;  // <|im_end|> in the demo vocabulary (resources/demo-model/README.md)
+
+bool ends_in_end_of_turn(const std::vector<TokenEvent>& events) {
+  return !events.empty() && events.back().id == kEndOfTurnId && events.back().end_of_turn;
+}
+
+}  // namespace
+
+class TestDemoChat : public QObject {
+  Q_OBJECT
+ private:
+  std::unique_ptr<MainWindow> window_;
+
+  bool wait_idle(int timeout_ms = 120000) {
+    QElapsedTimer timer;
+    timer.start();
+    while (window_->engine()->busy() && timer.elapsed() < timeout_ms) QTest::qWait(10);
+    QTest::qWait(60);
+    return !window_->engine()->busy();
+  }
+
+  const workbench::Conversation& conversation() const { return window_->driver()->conversation(); }
+
+  void send(const QString& text) {
+    window_->chat()->set_input_text(text);
+    window_->send_or_step(-1);
+    QVERIFY(wait_idle());
+    QVERIFY2(window_->banner_text().isEmpty(), qPrintable(window_->banner_text()));
+  }
+
+ private slots:
+  void initTestCase() {
+    const QString demo = demo_model_dir();
+    if (demo.isEmpty() || !QFileInfo::exists(demo + QStringLiteral("/tokenizer.json"))) QSKIP("resources/demo-model is not there");
+    WindowOptions options;
+    options.telemetry = QStringLiteral("none");
+    window_ = std::make_unique<MainWindow>(options);
+    window_->resize(1400, 900);
+    window_->show();
+    QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
+    GenerationSettings settings;
+    settings.temperature = 0.0;
+    settings.max_new_tokens = 200;
+    settings.probe_top_k = 10;
+    window_->settings_panel()->set_values(settings);
+    window_->chat()->set_thinking_enabled(true);
+    QSignalSpy loaded(window_->engine(), &EngineController::loaded);
+    LoadRequest request;
+    request.model = demo;
+    request.backend = QStringLiteral("cpu");
+    request.threads = 2;
+    window_->load_model(request);
+    QTRY_VERIFY_WITH_TIMEOUT(loaded.count() == 1, 60000);
+    QVERIFY(window_->model()->has_template);
+  }
+
+  void reply_text_has_no_end_of_turn_token() {
+    send(QStringLiteral("What does serendipity mean?"));
+    const auto& messages = conversation().messages;
+    QCOMPARE(int(messages.size()), 2);
+    const auto& reply = messages[1];
+    QCOMPARE(reply.branches[reply.current_branch].stop_reason, QStringLiteral("stop_token"));
+    const auto events = conversation().current_events(1);
+    // The token strip shows the end-of-turn token...
+    QVERIFY(ends_in_end_of_turn(events));
+    QCOMPARE(int(window_->store()->size()), int(events.size()));
+    QCOMPARE(window_->store()->events().back().id, kEndOfTurnId);
+    // ...the reply's text does not (the demo model reasons first, then answers).
+    QVERIFY(!reply.content.isEmpty());
+    QVERIFY(!reply.reasoning.isEmpty());
+    QVERIFY2(!reply.content.contains(kEndOfTurn), qPrintable(reply.content));
+    QVERIFY2(!reply.reasoning.contains(kEndOfTurn), qPrintable(reply.reasoning));
+    QVERIFY2(!window_->driver()->message_text(1).contains(kEndOfTurn), "message_text");
+    emit window_->chat()->copy_requested(1);
+    QVERIFY2(!QApplication::clipboard()->text().contains(kEndOfTurn), qPrintable(QApplication::clipboard()->text()));
+
+    // The status line: the numbers of this reply.
+    const QString status = window_->run_status_text();
+    qInfo().noquote() << "status line:" << status;
+    QVERIFY2(status.contains(QStringLiteral("reply %1 tokens").arg(events.size())), qPrintable(status));
+    QVERIFY2(status.contains(QStringLiteral("BF16")) && status.contains(QStringLiteral("cpu on")), qPrintable(status));
+    QVERIFY2(status.contains(QStringLiteral("tok/s")) && status.contains(QStringLiteral("first token")), qPrintable(status));
+    const QRegularExpression prompt_re(QStringLiteral("prompt (\\d+), reply"));
+    const auto prompt_match = prompt_re.match(status);
+    QVERIFY(prompt_match.hasMatch());
+    const int prompt_tokens = prompt_match.captured(1).toInt();
+    QVERIFY2(status.contains(QStringLiteral("context %1 / %2").arg(prompt_tokens + int(events.size())).arg(window_->model()->max_context)),
+             qPrintable(status));
+
+    // Regenerates data/demo_conversation.json (the README picture's content) on request.
+    if (qEnvironmentVariableIsSet("LOGITSCOPE_SAVE_SAMPLE")) {
+      QString error;
+      QVERIFY2(window_->driver()->save(qEnvironmentVariable("LOGITSCOPE_SAVE_SAMPLE"), &error), qPrintable(error));
+    }
+    // The next turn's prompt holds one end-of-turn token per finished turn, never two in a row.
+    std::vector<PromptTurn> turns;
+    for (const auto& m : messages) turns.push_back({m.role.toStdString(), m.content.toStdString(), {}});
+    turns.push_back({"user", "And what does luck mean?", {}});
+    LoadOptions load;
+    load.snapshot.model = demo_model_dir().toStdString();
+    const auto model = Model::load(load);
+    const BuiltPrompt next = build_prompt(*model, turns, true);
+    for (std::size_t i = 1; i < next.ids.size(); ++i)
+      QVERIFY2(!(next.ids[i] == kEndOfTurnId && next.ids[i - 1] == kEndOfTurnId), "two end-of-turn tokens in a row");
+  }
+
+  void saved_and_reopened_without_end_of_turn_text() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("demo.json"));
+    QString error;
+    QVERIFY2(window_->driver()->save(path, &error), qPrintable(error));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray bytes = file.readAll();
+    QJsonObject saved = QJsonDocument::fromJson(bytes).object();
+    QJsonObject reply = saved["messages"].toArray().at(1).toObject();
+    QVERIFY(!reply["content"].toString().contains(kEndOfTurn));
+    const QJsonArray events = reply["branches"].toArray().at(0).toObject()["events"].toArray();
+    QVERIFY(events.last().toObject()["end_of_turn"].toBool());
+    file.close();
+
+    // A file written before "end_of_turn" existed (version 1, the token's text in the content)
+    // opens with the text derived from the tokens again.
+    saved["version"] = 1;
+    reply["content"] = reply["content"].toString() + kEndOfTurn;
+    QJsonArray branches = reply["branches"].toArray();
+    QJsonObject branch = branches.at(0).toObject();
+    QJsonArray old_events = branch["events"].toArray();
+    QJsonObject last = old_events.last().toObject();
+    last.remove(QStringLiteral("end_of_turn"));
+    old_events.replace(old_events.size() - 1, last);
+    branch["events"] = old_events;
+    branches.replace(0, branch);
+    reply["branches"] = branches;
+    QJsonArray messages = saved["messages"].toArray();
+    messages.replace(1, reply);
+    saved["messages"] = messages;
+    const QString old_path = dir.filePath(QStringLiteral("old.json"));
+    QFile old(old_path);
+    QVERIFY(old.open(QIODevice::WriteOnly));
+    old.write(QJsonDocument(saved).toJson());
+    old.close();
+    WindowOptions options;
+    options.telemetry = QStringLiteral("none");
+    MainWindow reopened(options);
+    QVERIFY(reopened.open_conversation(old_path));
+    const auto& back = reopened.driver()->conversation().messages.at(1);
+    QCOMPARE(back.content, conversation().messages.at(1).content);
+    QVERIFY(ends_in_end_of_turn(reopened.driver()->conversation().current_events(1)));
+  }
+
+  void choose_in_an_earlier_reply_keeps_the_later_messages() {
+    send(QStringLiteral("What does luck mean?"));
+    QCOMPARE(int(conversation().messages.size()), 4);
+    const QString first_reply = conversation().messages[1].content;
+    const QString later_question = conversation().messages[2].content;
+    const QString later_reply = conversation().messages[3].content;
+    const auto original = conversation().current_events(1);
+
+    // An alternative for token #3 of the first reply (not the last reply).
+    const int fork = 3;
+    TokenId alternative = -1;
+    for (const auto& entry : original[fork].top_k)
+      if (entry.id != original[fork].id && entry.id != kEndOfTurnId) {
+        alternative = entry.id;
+        break;
+      }
+    QVERIFY(alternative >= 0);
+    window_->driver()->inspect(1);
+    window_->driver()->choose(fork, alternative, true);
+    QVERIFY(wait_idle());
+    QVERIFY2(window_->banner_text().isEmpty(), qPrintable(window_->banner_text()));
+
+    // The first reply has a second branch that shares its first tokens; it is now the last message.
+    const auto& after = conversation();
+    QCOMPARE(int(after.messages.size()), 2);
+    QCOMPARE(int(after.messages[1].branches.size()), 2);
+    QCOMPARE(after.messages[1].current_branch, 1);
+    const auto branched = after.current_events(1);
+    for (int i = 0; i < fork; ++i) QCOMPARE(branched[i].id, original[i].id);
+    QCOMPARE(branched[fork].id, alternative);
+    QVERIFY(int(branched.size()) > fork + 1);
+    // The later turn waits with the branch it answered...
+    QCOMPARE(int(after.messages[1].branches[0].followers.size()), 2);
+    // ...and comes back with it.
+    window_->driver()->switch_branch(1, 0);
+    const auto& back = conversation();
+    QCOMPARE(int(back.messages.size()), 4);
+    QCOMPARE(back.messages[1].content, first_reply);
+    QCOMPARE(back.messages[2].content, later_question);
+    QCOMPARE(back.messages[3].content, later_reply);
+    QCOMPARE(int(back.messages[1].branches[1].followers.size()), 0);  // it had none
+
+    // Saved and reopened, the stashed turn is still there.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("branches.json"));
+    QString error;
+    window_->driver()->switch_branch(1, 1);
+    QVERIFY2(window_->driver()->save(path, &error), qPrintable(error));
+    WindowOptions options;
+    options.telemetry = QStringLiteral("none");
+    MainWindow reopened(options);
+    QVERIFY(reopened.open_conversation(path));
+    reopened.driver()->switch_branch(1, 0);
+    QCOMPARE(int(reopened.driver()->conversation().messages.size()), 4);
+    QCOMPARE(reopened.driver()->conversation().messages[3].content, later_reply);
+  }
+
+  void cleanupTestCase() { window_.reset(); }
+};
+
+QTEST_MAIN(TestDemoChat)
+#include "tst_demo_chat.moc"
