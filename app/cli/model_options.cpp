@@ -5,7 +5,8 @@
 
 namespace logitscope::cli {
 
-const std::set<std::string> kModelOptions = {"model", "revision", "cache-dir", "backend", "threads", "max-context", "synthetic"};
+const std::set<std::string> kModelOptions = {"model", "revision", "cache-dir", "backend", "threads", "max-context",
+                                             "synthetic", "quantize"};
 const char* const kModelOptionsUsage =
     "  --model M          a folder with config.json + safetensors, or a hub id in the local HF cache\n"
     "  --revision R       hub revision: commit hash or ref under refs/ (default main)\n"
@@ -14,7 +15,9 @@ const char* const kModelOptionsUsage =
     "  --threads N        CPU backend threads (default: all cores)\n"
     "  --max-context N    tokens the caches hold (default 8192)\n"
     "  --synthetic CFG    instead of --model: random weights at the shape of config.json CFG, made on\n"
-    "                     the GPU (--backend cuda), for speed tests without a download\n";
+    "                     the GPU (--backend cuda), for speed tests without a download\n"
+    "  --quantize F       fp8 or nvfp4: quantize a BF16 snapshot's Linear weights while loading\n"
+    "                     (NVIDIA ModelOpt's rules and exclusions; `quantize` writes such a copy)\n";
 
 const std::set<std::string> kSamplingOptions = {"temperature", "sample-top-k", "top-p", "min-p", "seed"};
 const std::set<std::string> kSamplingFlags = {"greedy"};
@@ -39,6 +42,7 @@ LoadOptions load_options_from(const Args& args) {
   options.backend = parse_backend_kind(args.get_or("backend", "cpu").c_str());
   options.threads = static_cast<int>(args.get_int("threads", 0));
   options.max_context = args.get_int("max-context", 8192);
+  if (auto format = args.get("quantize")) options.quantize = parse_weight_format(*format);
   if (options.max_context <= 0) throw Error("option --max-context must be positive");
   return options;
 }

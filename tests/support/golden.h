@@ -24,12 +24,23 @@ inline std::vector<std::string> fixture_model_names() {
   return names;
 }
 
+// FP8 / NVFP4 checkpoints in NVIDIA ModelOpt's layout with goldens from the dequantized weights
+// (tests/reference/make_quantized_fixtures.py), as "quantized/<name>".
+inline std::vector<std::string> quantized_fixture_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(fixtures_dir() / "quantized"))
+    if (std::filesystem::exists(entry.path() / "golden.json")) names.push_back("quantized/" + entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 // The bundled demo model (resources/demo-model), trained by tools/demo-model/train.py.
 inline std::filesystem::path demo_model_dir() { return data_dir().parent_path() / "resources" / "demo-model"; }
 
-// Folder of a model with goldens: a fixture name, or "demo-model".
+// Folder of a model with goldens: a fixture name, "quantized/<name>", or "demo-model".
 inline std::filesystem::path model_dir(const std::string& name) {
-  return name == "demo-model" ? demo_model_dir() : fixtures_dir() / "models" / name;
+  if (name == "demo-model") return demo_model_dir();
+  return name.find('/') != std::string::npos ? fixtures_dir() / name : fixtures_dir() / "models" / name;
 }
 
 inline nlohmann::json read_json(const std::filesystem::path& path) {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "logitscope/quantization.h"
+
 namespace logitscope {
 
 // One block of the layer stack. The pattern characters of `hybrid_override_pattern` are
@@ -71,6 +73,10 @@ struct ModelConfig {
   int pad_token_id = -1;
   std::vector<int> eos_token_ids;    // config.json's eos, extended by generation_config.json
   std::string torch_dtype;           // informational
+
+  // How the checkpoint's Linear weights are stored (FP8, NVFP4; empty: as their dtype says). Read
+  // from the snapshot folder by load_quantization_config, not by parse_model_config.
+  QuantizationConfig quantization;
 
   std::int64_t mamba_d_inner() const { return std::int64_t(mamba_num_heads) * mamba_head_dim; }
   std::int64_t mamba_conv_dim() const { return mamba_d_inner() + 2 * std::int64_t(n_groups) * ssm_state_size; }

@@ -31,6 +31,9 @@ struct LoadOptions {
   // a tokenizer.json and chat template next to the config are loaded as for a snapshot.
   std::filesystem::path synthetic_config;
   std::uint64_t synthetic_seed = 1;
+  // Quantize a BF16/F32 snapshot's Linear weights while loading (NVIDIA ModelOpt's rules and
+  // exclusions; see engine/src/model/quantize.h). Bf16: as stored.
+  WeightFormat quantize = WeightFormat::Bf16;
 };
 
 struct LoadProgress {

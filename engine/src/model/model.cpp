@@ -13,6 +13,7 @@
 #include "logitscope/errors.h"
 #include "logitscope/tokenizer.h"
 #include "model/mapped_file_guard.h"
+#include "model/quantize.h"
 #include "model/weights.h"
 
 namespace logitscope {
@@ -31,11 +32,16 @@ void load_weights(const LoadOptions& options, const Report& report, const Progre
   info.snapshot_dir = resolve_snapshot(options.snapshot);
   info.config = load_model_config(info.snapshot_dir / "config.json");
   merge_generation_config(info.config, info.snapshot_dir / "generation_config.json");
+  info.config.quantization = load_quantization_config(info.snapshot_dir);
   info.backend = options.backend;
 
   report("reading safetensors headers", 0, 0);
   ModelWeights weights = bind_model_weights(info.config, info.snapshot_dir);
   info.parameter_count = weights.parameter_count;
+  if (options.quantize != WeightFormat::Bf16) {
+    report(std::string("quantizing to ") + to_string(options.quantize), 0, 0);
+    quantize_weights_on_load(info.config, weights, options.quantize);
+  }
   info.weight_bytes = weights.total_bytes;
   info.weight_format = weights.format;
   info.decode_bytes_per_token = decode_bytes_per_token(info.config, weights);

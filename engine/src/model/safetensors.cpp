@@ -27,7 +27,7 @@ namespace {
 
 constexpr std::uint64_t kMaxHeaderBytes = 100ull << 20;  // the format's own limit is 100 MB
 
-// Element size of every safetensors dtype; the engine computes with F32/F16/BF16 only.
+// Element size of every safetensors dtype (the engine reads the ones in `readable` below).
 std::optional<std::size_t> element_size(const std::string& dtype) {
   static const std::map<std::string, std::size_t> sizes = {
       {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4}, {"I16", 2}, {"I8", 1},
@@ -97,9 +97,13 @@ std::vector<TensorView> SafetensorsFile::parse_header(std::string_view header_js
     view.nbytes = static_cast<std::size_t>(end - begin);
     view.file_offset = data_start + begin;
     view.dtype_name = dtype;
-    const bool computable = dtype == "F32" || dtype == "F16" || dtype == "BF16";
-    view.dtype = dtype == "F16" ? DType::F16 : dtype == "BF16" ? DType::BF16 : DType::F32;
-    view.data = (computable && data_base) ? data_base + begin : nullptr;
+    // The dtypes the engine reads: F32/F16/BF16 values, FP8 weights and scales, U8 packed NVFP4.
+    static const std::map<std::string, DType> readable = {
+        {"F32", DType::F32},         {"F16", DType::F16},         {"BF16", DType::BF16},
+        {"F8_E4M3", DType::F8_E4M3}, {"F8_E5M2", DType::F8_E5M2}, {"U8", DType::U8}};
+    const auto known = readable.find(dtype);
+    view.dtype = known != readable.end() ? known->second : DType::F32;
+    view.data = (known != readable.end() && data_base) ? data_base + begin : nullptr;
     tensors.push_back(std::move(view));
   }
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });

@@ -25,9 +25,85 @@ std::string shape_text(const Shape& shape) {
   return out + "]";
 }
 
+// By the name in the file: the enum of a dtype the engine cannot read is only a placeholder.
+bool stored_quantized(const TensorView& t) {
+  return t.dtype_name == "F8_E4M3" || t.dtype_name == "F8_E5M2" || t.dtype_name == "U8";
+}
+
 class Binder {
  public:
-  Binder(const SafetensorsSet& files, std::string prefix) : files_(files), prefix_(std::move(prefix)) {}
+  Binder(const SafetensorsSet& files, std::string prefix, const QuantizationConfig& quant)
+      : files_(files), prefix_(std::move(prefix)), quant_(quant) {}
+
+  // Binds the Linear `module` (under the prefix unless `absolute`) as [out, in]: plain, or as the
+  // quantization declaration says (FP8: F8_E4M3 [out, in] + weight_scale; NVFP4: U8 [out, in/2] +
+  // F8_E4M3 weight_scale [out, in/16] + weight_scale_2), its scales attached to the view.
+  TensorView take_linear(const std::string& module, std::int64_t out, std::int64_t in, bool required = true,
+                         bool absolute = false) {
+    const std::string full = absolute ? module : prefix_ + module;
+    const WeightFormat format = quant_.format_of(full);
+    const TensorView* weight = files_.find(full + ".weight");
+    if (format == WeightFormat::Bf16 || !weight) {
+      if (weight && stored_quantized(*weight)) {
+        problems_.push_back("tensor " + full + ".weight in " + weight->file + " is stored quantized (" + weight->dtype_name +
+                            ") but " + (quant_.quantized() ? quant_.source + " keeps module " + full + " unquantized"
+                                                           : std::string("the snapshot declares no quantization (no "
+                                                                         "quantization_config, no hf_quant_config.json)")));
+        used_.insert(full + ".weight");
+        return {};
+      }
+      return take(module + ".weight", {out, in}, required, absolute);
+    }
+    used_.insert(full + ".weight");
+    auto scales = std::make_shared<QuantScales>();
+    const std::string declared = " (" + std::string(to_string(format)) + " per " + quant_.source + ")";
+    const bool nvfp4 = format == WeightFormat::Nvfp4;
+    if (nvfp4 && in % 16 != 0) {
+      problems_.push_back("module " + full + " has " + std::to_string(in) + " inputs, not a multiple of 16, so it cannot be NVFP4" + declared);
+      return {};
+    }
+    const DType want = nvfp4 ? DType::U8 : DType::F8_E4M3;
+    const Shape stored = nvfp4 ? Shape{out, in / 2} : Shape{out, in};
+    if (weight->dtype_name != to_string(want) || weight->shape != stored) {
+      problems_.push_back("tensor " + full + ".weight in " + weight->file + " is " + weight->dtype_name + " " +
+                          weight->shape_string() + ", expected " + to_string(want) + " " + shape_text(stored) + declared);
+      return {};
+    }
+    scales->format = nvfp4 ? QuantFormat::Nvfp4 : QuantFormat::Fp8;
+    auto scale_tensor = [&](const std::string& suffix, DType dtype, const std::vector<Shape>& shapes, bool needed) {
+      const std::string name = full + "." + suffix;
+      const TensorView* t = files_.find(name);
+      if (!t) {
+        if (needed) problems_.push_back("missing tensor " + name + " (the " + suffix + " of a " + to_string(format) + " weight)");
+        return TensorView{};
+      }
+      used_.insert(name);
+      const bool shape_ok = std::any_of(shapes.begin(), shapes.end(), [&](const Shape& s) {
+        return s.empty() ? t->numel() == 1 : t->shape == s;  // an empty shape: any one-element shape ([] or [1])
+      });
+      if (t->dtype_name != to_string(dtype) || !shape_ok) {
+        std::string expected;
+        for (const Shape& s : shapes) expected += (expected.empty() ? "" : " or ") + (s.empty() ? std::string("one element") : shape_text(s));
+        problems_.push_back("tensor " + name + " in " + t->file + " is " + t->dtype_name + " " + t->shape_string() + ", expected " +
+                            to_string(dtype) + " " + expected);
+        return TensorView{};
+      }
+      return *t;
+    };
+    if (nvfp4) {
+      scales->scale = scale_tensor("weight_scale", DType::F8_E4M3, {{out, in / 16}}, true);
+      scales->global_scale = scale_tensor("weight_scale_2", DType::F32, {{}}, true);
+    } else {
+      // Per tensor, or per output channel ([out] or [out, 1]).
+      scales->scale = scale_tensor("weight_scale", DType::F32, {{}, {out}, {out, 1}}, true);
+    }
+    scales->input_scale = scale_tensor("input_scale", DType::F32, {{}}, false);
+    TensorView view = *weight;
+    view.shape = {out, in};
+    view.quant = std::move(scales);
+    if (!view.quant->scale.present() || (nvfp4 && !view.quant->global_scale.present())) return {};
+    return view;
+  }
 
   // Binds `name` (under the prefix unless `absolute`) with `shape`. Records a problem if it is
   // missing (when required), mis-shaped or of a dtype we cannot compute with.
@@ -40,6 +116,12 @@ class Binder {
     }
     used_.insert(full);
     if (view->dtype_name != "F32" && view->dtype_name != "F16" && view->dtype_name != "BF16") {
+      if (stored_quantized(*view) && !quant_.quantized()) {
+        problems_.push_back("tensor " + full + " in " + view->file + " is " + view->dtype_name +
+                            ": a quantized checkpoint needs its declaration (config.json quantization_config or "
+                            "hf_quant_config.json), which this snapshot does not have");
+        return {};
+      }
       problems_.push_back("tensor " + full + " in " + view->file + " has dtype " + view->dtype_name +
                           " (expected BF16, F16 or F32)");
       return {};
@@ -52,8 +134,23 @@ class Binder {
     return *view;
   }
 
+  // One F32 value of any one-element shape ([] or [1]), such as a KV-cache scale.
+  TensorView take_scalar(const std::string& name) {
+    const TensorView* t = files_.find(prefix_ + name);
+    if (!t) return {};
+    used_.insert(prefix_ + name);
+    if (t->dtype_name != "F32" || t->numel() != 1) {
+      problems_.push_back("tensor " + prefix_ + name + " in " + t->file + " is " + t->dtype_name + " " + t->shape_string() +
+                          ", expected one F32 value");
+      return {};
+    }
+    return *t;
+  }
+
   bool exists(const std::string& name) const { return files_.find(prefix_ + name) != nullptr; }
   void mark_used(const std::string& full) { used_.insert(full); }
+  void problem(std::string text) { problems_.push_back(std::move(text)); }
+  bool quantized() const { return quant_.quantized(); }
   const std::string& prefix() const { return prefix_; }
 
   void finish() {
@@ -79,14 +176,15 @@ class Binder {
  private:
   const SafetensorsSet& files_;
   std::string prefix_;
+  const QuantizationConfig& quant_;
   std::set<std::string> used_;
   std::vector<std::string> problems_;
 };
 
 FeedForwardWeights bind_feed_forward(Binder& b, const std::string& at, std::int64_t in, std::int64_t width, bool bias) {
   FeedForwardWeights ff;
-  ff.up = b.take(at + ".up_proj.weight", {width, in});
-  ff.down = b.take(at + ".down_proj.weight", {in, width});
+  ff.up = b.take_linear(at + ".up_proj", width, in);
+  ff.down = b.take_linear(at + ".down_proj", in, width);
   if (bias) {
     ff.up_bias = b.take(at + ".up_proj.bias", {width});
     ff.down_bias = b.take(at + ".down_proj.bias", {in});
@@ -102,6 +200,13 @@ void bind_experts(Binder& b, const ModelConfig& c, const std::string& at, MoeWei
   for (const char* suffix : {"", ".weight"}) {
     const std::string up_name = at + ".experts.up_proj" + suffix;
     if (!b.exists(up_name)) continue;
+    if (b.quantized()) {
+      b.problem("fused 3-D expert tensors (" + b.prefix() + up_name + ") in a quantized checkpoint: ModelOpt checkpoints "
+                "store experts one by one (experts.N.up_proj), which is what this engine reads");
+      b.mark_used(b.prefix() + up_name);
+      b.mark_used(b.prefix() + at + ".experts.down_proj" + suffix);
+      return;
+    }
     TensorView up = b.take(up_name, {n, width, in});
     TensorView down = b.take(at + ".experts.down_proj" + suffix, {n, in, width});
     if (!up.present() || !down.present()) return;
@@ -126,7 +231,7 @@ ModelWeights bind_model_weights(const ModelConfig& c, const std::filesystem::pat
 
   std::string prefix = "backbone.";
   if (!files.find("backbone.norm_f.weight") && files.find("model.norm_f.weight")) prefix = "model.";
-  Binder b(files, prefix);
+  Binder b(files, prefix, c.quantization);
 
   const std::int64_t H = c.hidden_size, V = c.vocab_size;
   const std::string embed_name = b.exists("embeddings.weight") || !b.exists("embedding.weight") ? "embeddings.weight" : "embedding.weight";
@@ -135,7 +240,7 @@ ModelWeights bind_model_weights(const ModelConfig& c, const std::filesystem::pat
   if (c.tie_word_embeddings && !files.find("lm_head.weight")) {
     w.lm_head = w.embeddings;
   } else {
-    w.lm_head = b.take("lm_head.weight", {V, H}, true, /*absolute=*/true);
+    w.lm_head = b.take_linear("lm_head", V, H, true, /*absolute=*/true);
   }
 
   const std::int64_t d_inner = c.mamba_d_inner(), conv_dim = c.mamba_conv_dim();
@@ -149,7 +254,7 @@ ModelWeights bind_model_weights(const ModelConfig& c, const std::filesystem::pat
       case LayerKind::Mamba: {
         MambaWeights& m = layer.mamba;
         const std::int64_t heads = c.mamba_num_heads;
-        m.in_proj = b.take(mx + ".in_proj.weight", {c.mamba_in_proj_dim(), H});
+        m.in_proj = b.take_linear(mx + ".in_proj", c.mamba_in_proj_dim(), H);
         if (c.mamba_proj_bias) m.in_proj_bias = b.take(mx + ".in_proj.bias", {c.mamba_in_proj_dim()});
         m.conv_weight = b.take(mx + ".conv1d.weight", {conv_dim, 1, c.conv_kernel});
         if (c.use_conv_bias) m.conv_bias = b.take(mx + ".conv1d.bias", {conv_dim});
@@ -157,7 +262,7 @@ ModelWeights bind_model_weights(const ModelConfig& c, const std::filesystem::pat
         m.A_log = b.take(mx + ".A_log", {heads});
         m.D = b.take(mx + ".D", {heads});
         m.gated_norm = b.take(mx + ".norm.weight", {d_inner});
-        m.out_proj = b.take(mx + ".out_proj.weight", {H, d_inner});
+        m.out_proj = b.take_linear(mx + ".out_proj", H, d_inner);
         if (c.mamba_proj_bias) m.out_proj_bias = b.take(mx + ".out_proj.bias", {H});
         break;
       }
@@ -165,10 +270,16 @@ ModelWeights bind_model_weights(const ModelConfig& c, const std::filesystem::pat
         AttentionWeights& a = layer.attention;
         const std::int64_t q_dim = std::int64_t(c.num_attention_heads) * c.head_dim;
         const std::int64_t kv_dim = std::int64_t(c.num_key_value_heads) * c.head_dim;
-        a.q_proj = b.take(mx + ".q_proj.weight", {q_dim, H});
-        a.k_proj = b.take(mx + ".k_proj.weight", {kv_dim, H});
-        a.v_proj = b.take(mx + ".v_proj.weight", {kv_dim, H});
-        a.o_proj = b.take(mx + ".o_proj.weight", {H, q_dim});
+        a.q_proj = b.take_linear(mx + ".q_proj", q_dim, H);
+        a.k_proj = b.take_linear(mx + ".k_proj", kv_dim, H);
+        a.v_proj = b.take_linear(mx + ".v_proj", kv_dim, H);
+        a.o_proj = b.take_linear(mx + ".o_proj", H, q_dim);
+        // FP8 KV cache scales (one each; ModelOpt's HF export names them after the projection,
+        // its Megatron export after the mixer).
+        for (const char* k_name : {".k_proj.k_scale", ".k_scale"})
+          if (!a.k_scale.present() && b.exists(mx + k_name)) a.k_scale = b.take_scalar(mx + k_name);
+        for (const char* v_name : {".v_proj.v_scale", ".v_scale"})
+          if (!a.v_scale.present() && b.exists(mx + v_name)) a.v_scale = b.take_scalar(mx + v_name);
         // transformers 5.17 builds these projections without bias whatever attention_bias says, so
         // biases are used when the file has them and never required.
         a.q_bias = b.take(mx + ".q_proj.bias", {q_dim}, /*required=*/false);
@@ -187,8 +298,8 @@ ModelWeights bind_model_weights(const ModelConfig& c, const std::filesystem::pat
         if (c.n_shared_experts > 0 || b.exists(mx + ".shared_experts.up_proj.weight"))
           moe.shared = bind_feed_forward(b, mx + ".shared_experts", H, c.moe_shared_expert_intermediate_size, c.mlp_bias);
         if (c.moe_latent_size > 0) {
-          moe.latent_in = b.take(mx + ".fc1_latent_proj.weight", {c.moe_latent_size, H});
-          moe.latent_out = b.take(mx + ".fc2_latent_proj.weight", {H, c.moe_latent_size});
+          moe.latent_in = b.take_linear(mx + ".fc1_latent_proj", c.moe_latent_size, H);
+          moe.latent_out = b.take_linear(mx + ".fc2_latent_proj", H, c.moe_latent_size);
           if (c.mlp_bias) {
             moe.latent_in_bias = b.take(mx + ".fc1_latent_proj.bias", {c.moe_latent_size});
             moe.latent_out_bias = b.take(mx + ".fc2_latent_proj.bias", {H});
@@ -204,23 +315,35 @@ ModelWeights bind_model_weights(const ModelConfig& c, const std::filesystem::pat
   }
   b.finish();
   std::map<std::string, std::uint64_t> bytes_by_dtype;
+  auto ends_with = [](const std::string& s, std::string_view tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
   for (const auto& [name, view] : files.tensors()) {
     w.total_bytes += view.nbytes;
     bytes_by_dtype[view.dtype_name] += view.nbytes;
+    // Parameters are weights: scales are not, and a U8 byte of NVFP4 holds two.
+    if (ends_with(name, "_scale") || ends_with(name, "_scale_2")) continue;
     std::int64_t n = 1;
     for (auto d : view.shape) n *= d;
-    w.parameter_count += static_cast<std::uint64_t>(n);
+    w.parameter_count += static_cast<std::uint64_t>(n) * (view.dtype == DType::U8 ? 2 : 1);
   }
   std::vector<std::pair<std::uint64_t, std::string>> shares;
   for (const auto& [dtype, bytes] : bytes_by_dtype) shares.emplace_back(bytes, dtype);
   std::sort(shares.rbegin(), shares.rend());
   for (const auto& [bytes, dtype] : shares)
     if (w.format.empty() || bytes * 10 >= w.total_bytes) w.format += (w.format.empty() ? "" : " + ") + dtype;
+  if (c.quantization.quantized()) w.format = c.quantization.describe();
   return w;
 }
 
 std::uint64_t decode_bytes_per_token(const ModelConfig& c, const ModelWeights& w) {
-  auto bytes = [](const TensorView& t) -> std::uint64_t { return t.present() ? t.nbytes : 0; };
+  auto bytes = [](const TensorView& t) -> std::uint64_t {
+    if (!t.present()) return 0;
+    std::uint64_t n = t.nbytes;
+    if (t.quant)  // the scales are read with the weight
+      for (const TensorView* s : {&t.quant->scale, &t.quant->global_scale}) n += s->present() ? s->nbytes : 0;
+    return n;
+  };
   auto ff_bytes = [&](const FeedForwardWeights& f) { return bytes(f.up) + bytes(f.down) + bytes(f.up_bias) + bytes(f.down_bias); };
   std::uint64_t total = w.embeddings.nbytes / static_cast<std::uint64_t>(c.vocab_size);  // one row
   total += bytes(w.norm_f) + bytes(w.lm_head);

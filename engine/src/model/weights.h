@@ -33,6 +33,7 @@ struct AttentionWeights {
   TensorView v_proj;       // [kv_heads * head_dim, hidden]
   TensorView o_proj;       // [hidden, heads * head_dim]
   TensorView q_bias, k_bias, v_bias, o_bias;  // optional (attention_bias)
+  TensorView k_scale, v_scale;  // FP8 KV cache: one F32 each (the cache holds k / k_scale), optional
 };
 
 struct FeedForwardWeights {  // relu^2 MLP: down(relu(up x)^2)
@@ -67,9 +68,11 @@ struct ModelWeights {
   TensorView lm_head;            // [vocab, hidden]; = embeddings when tied
   std::vector<LayerWeights> layers;
   std::shared_ptr<const SafetensorsSet> files;  // keeps the mappings alive
-  std::uint64_t total_bytes = 0;
+  std::vector<std::shared_ptr<const void>> owned;  // bytes made in memory (quantized on load) that views point into
+  std::uint64_t total_bytes = 0;  // of the bound weights (after an on-load quantization: its bytes)
   std::uint64_t parameter_count = 0;
-  std::string format;            // dtype of most weight bytes ("BF16"), "BF16 + F32" when another holds >= 10%
+  std::string format;            // "NVFP4", "FP8" (quantized); else the dtype of most weight bytes ("BF16"),
+                                 // "BF16 + F32" when another holds >= 10%
 };
 
 // Opens the snapshot's safetensors (single file or sharded index) and binds every tensor the config

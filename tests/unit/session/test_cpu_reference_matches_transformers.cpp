@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The CPU backend against HF transformers 5.17 goldens (tests/reference/make_fixtures.py): logits of
-// every prompt position, the routing of every MoE layer, and a greedy continuation decoded with the
-// caches one token at a time (ids, the logits each was chosen from, and its routing).
+// The CPU backend against HF transformers 5.17 goldens (tests/reference/make_fixtures.py, and
+// make_quantized_fixtures.py for the FP8 / NVFP4 checkpoints): logits of every prompt position, the
+// routing of every MoE layer, and a greedy continuation decoded with the caches one token at a time
+// (ids, the logits each was chosen from, and its routing).
 #include <QtTest>
 
 #include <cmath>
@@ -40,6 +41,9 @@ class CpuReferenceMatchesTransformers : public QObject {
   void prompt_logits_and_routing_data() {
     QTest::addColumn<QString>("name");
     for (const auto& name : logitscope::test::fixture_model_names()) QTest::newRow(name.c_str()) << QString::fromStdString(name);
+    // FP8 and NVFP4 checkpoints: the reference dequantizes exactly, so it meets the same bound.
+    for (const auto& name : logitscope::test::quantized_fixture_names())
+      QTest::newRow(name.c_str()) << QString::fromStdString(name);
     QTest::newRow("demo-model") << QString("demo-model");
   }
   void prompt_logits_and_routing() {

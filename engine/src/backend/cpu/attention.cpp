@@ -2,6 +2,8 @@
 // Causal grouped-query attention without positional encoding (NemotronH applies no RoPE):
 //   q = q_proj u [heads, head_dim]; k, v = k_proj u, v_proj u [kv_heads, head_dim], appended to the cache
 //   o_h = softmax(q_h K_{h / (heads/kv_heads)}^T / sqrt(head_dim)) V ;  out = o_proj concat(o_h)
+// With an FP8 KV cache (kv_cache_quant_algo "FP8") the cache holds what FP8 storage gives back:
+//   k = float(e4m3(k / k_scale)) * k_scale (round to nearest even, saturating), v likewise.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -21,6 +23,11 @@ void attention_forward(ThreadPool& pool, const ModelConfig& c, const AttentionWe
   linear(pool, w.q_proj, w.q_bias, u, T, q.data());
   linear(pool, w.k_proj, w.k_bias, u, T, k.data());
   linear(pool, w.v_proj, w.v_bias, u, T, v.data());
+  if (c.quantization.kv_cache_algo == "FP8") {
+    const float k_scale = w.k_scale.present() ? w.k_scale.at(0) : 1.0f, v_scale = w.v_scale.present() ? w.v_scale.at(0) : 1.0f;
+    for (float& x : k) x = e4m3_to_float(float_to_e4m3(x / k_scale)) * k_scale;
+    for (float& x : v) x = e4m3_to_float(float_to_e4m3(x / v_scale)) * v_scale;
+  }
   for (std::int64_t t = 0; t < T; ++t) {
     for (std::int64_t kh = 0; kh < kv_heads; ++kh) {
       const std::int64_t slot = (kh * max_context + pos0 + t) * hd;

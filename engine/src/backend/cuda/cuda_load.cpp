@@ -225,6 +225,9 @@ namespace logitscope {
 std::unique_ptr<Backend> make_cuda_backend(const ModelConfig& config, const ModelWeights& weights,
                                            std::int64_t max_context, const ProgressFn& progress) {
   using namespace cuda;
+  if (config.quantization.quantized())
+    throw Error("this checkpoint is " + config.quantization.describe() + " (" + config.quantization.source +
+                "): the CUDA backend does not read quantized weights yet; use --backend cpu");
   ensure_device();
   DeviceModel model;
   std::vector<UploadJob> jobs;
