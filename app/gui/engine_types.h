@@ -25,6 +25,7 @@ struct LoadRequest {
   std::int64_t max_context = 8192;
   int threads = 0;
   QString synthetic_config;  // instead of `model`: random weights at this config.json's shape (CUDA)
+  QString quantize;          // "", "fp8" or "nvfp4": quantize a BF16 snapshot while loading
   std::stop_token stop;  // cancels the load between files
 };
 

@@ -69,6 +69,7 @@ void EngineWorker::load(const LoadRequest& request) {
     options.max_context = request.max_context;
     options.threads = request.threads;
     options.synthetic_config = request.synthetic_config.toStdString();
+    if (!request.quantize.isEmpty()) options.quantize = parse_weight_format(request.quantize.toStdString());
     const std::stop_token stop = request.stop;
     model_ = Model::load(options, [this, stop](const LoadProgress& progress) {
       emit load_progress({QString::fromStdString(progress.stage), progress.bytes_done, progress.bytes_total});

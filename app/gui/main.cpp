@@ -44,7 +44,10 @@ int main(int argc, char** argv) {
                                      QStringLiteral("config.json"));
   const QCommandLineOption max_context(QStringLiteral("max-context"), QStringLiteral("Tokens the caches hold (default 8192)."),
                                        QStringLiteral("n"), QStringLiteral("8192"));
-  parser.addOptions({model, revision, cache_dir, backend, threads, conversation, telemetry, synthetic, max_context});
+  const QCommandLineOption quantize(QStringLiteral("quantize"),
+                                    QStringLiteral("fp8 or nvfp4: quantize a BF16 snapshot's Linear weights while loading."),
+                                    QStringLiteral("format"));
+  parser.addOptions({model, revision, cache_dir, backend, threads, conversation, telemetry, synthetic, max_context, quantize});
   parser.process(app);
 
   const QString backend_name = parser.value(backend).toLower();
@@ -63,6 +66,11 @@ int main(int argc, char** argv) {
   if (parser.isSet(conversation)) window.open_conversation(parser.value(conversation));
   logitscope::gui::LoadRequest request;
   request.synthetic_config = parser.value(synthetic);
+  request.quantize = parser.value(quantize).toLower();
+  if (!request.quantize.isEmpty() && request.quantize != QLatin1String("fp8") && request.quantize != QLatin1String("nvfp4")) {
+    fprintf(stderr, "logitscope: --quantize must be fp8 or nvfp4\n");
+    return 2;
+  }
   request.model = parser.isSet(model) || parser.isSet(synthetic) ? parser.value(model) : logitscope::gui::demo_model_dir();
   request.max_context = parser.value(max_context).toLongLong();
   if (request.max_context <= 0) {

@@ -320,7 +320,8 @@ void MainWindow::update_title() {
   if (model_) {
     title += QStringLiteral(" \u2014 ") + QFileInfo(model_->model).fileName();
     if (model_->is_demo) title += tr(" (toy demo model, not a real LLM)");
-    title += QStringLiteral(" [%1]").arg(model_->backend);
+    title += model_->weight_format.isEmpty() ? QStringLiteral(" [%1]").arg(model_->backend)
+                                             : QStringLiteral(" [%1, %2]").arg(model_->backend, model_->weight_format);
   }
   if (!conversation_path_.isEmpty()) title += QStringLiteral(" \u2014 ") + QFileInfo(conversation_path_).fileName();
   setWindowTitle(title + (modified_ ? QStringLiteral(" *") : QString()));

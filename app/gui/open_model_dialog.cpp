@@ -18,6 +18,7 @@
 #include <QVBoxLayout>
 
 #include "logitscope/config.h"
+#include "logitscope/errors.h"
 #include "logitscope/snapshot.h"
 
 namespace logitscope::gui {
@@ -32,6 +33,7 @@ QString describe_snapshot(const LoadRequest& request, bool* ok) {
     query.cache_dir = request.cache_dir.toStdString();
     const std::filesystem::path dir = resolve_snapshot(query);
     const ModelConfig config = load_model_config(dir / "config.json");
+    const QuantizationConfig quantization = load_quantization_config(dir);
     const QDir qdir(QString::fromStdString(dir.string()));
     qint64 weight_bytes = 0;
     int shards = 0;
@@ -57,7 +59,14 @@ QString describe_snapshot(const LoadRequest& request, bool* ok) {
     }
     lines << QObject::tr("<b>Weights</b> %1 in %2 file(s), %3")
                  .arg(QLocale().formattedDataSize(weight_bytes)).arg(shards)
-                 .arg(QString::fromStdString(config.torch_dtype));
+                 .arg(quantization.quantized() ? QString::fromStdString(quantization.describe()) + QObject::tr(" (ModelOpt)")
+                                               : QString::fromStdString(config.torch_dtype));
+    if (!request.quantize.isEmpty()) {
+      if (quantization.quantized())
+        throw Error("this snapshot is already " + quantization.describe() + ": choose \"as stored\" to load it");
+      lines << QObject::tr("<b>On load</b> quantized to %1 (NVIDIA's exclusions: lm_head, attention, the Mamba projections "
+                           "next to attention stay BF16)").arg(request.quantize.toUpper());
+    }
     lines << QObject::tr("<b>Tokenizer</b> %1, <b>chat template</b> %2")
                  .arg(tokenizer ? QObject::tr("yes") : QObject::tr("none (tokens show as &lt;id&gt;)"))
                  .arg(chat_template ? QObject::tr("yes") : QObject::tr("none"));
@@ -85,6 +94,11 @@ OpenModelDialog::OpenModelDialog(const LoadRequest& initial, QWidget* parent) : 
   backend_ = new QComboBox(this);
   backend_->addItem(tr("CPU (fp32 reference)"), QStringLiteral("cpu"));
   backend_->addItem(tr("CUDA"), QStringLiteral("cuda"));
+  quantize_ = new QComboBox(this);
+  quantize_->addItem(tr("as stored"), QString());
+  quantize_->addItem(tr("FP8, quantized on load"), QStringLiteral("fp8"));
+  quantize_->addItem(tr("NVFP4, quantized on load"), QStringLiteral("nvfp4"));
+  quantize_->setToolTip(tr("Quantize a BF16 snapshot's Linear weights while it loads (NVIDIA ModelOpt's rules)"));
   summary_ = new QLabel(this);
   summary_->setWordWrap(true);
   summary_->setTextFormat(Qt::RichText);
@@ -110,6 +124,7 @@ OpenModelDialog::OpenModelDialog(const LoadRequest& initial, QWidget* parent) : 
   layout->addLayout(hub_form);
   auto* backend_form = new QFormLayout;
   backend_form->addRow(tr("Backend"), backend_);
+  backend_form->addRow(tr("Weights"), quantize_);
   layout->addLayout(backend_form);
   layout->addWidget(summary_, 1);
   layout->addWidget(buttons_);
@@ -121,6 +136,7 @@ OpenModelDialog::OpenModelDialog(const LoadRequest& initial, QWidget* parent) : 
   cache_dir_->setText(initial.cache_dir);
   revision_->setText(initial.revision == QLatin1String("main") ? QString() : initial.revision);
   backend_->setCurrentIndex(std::max(0, backend_->findData(initial.backend)));
+  quantize_->setCurrentIndex(std::max(0, quantize_->findData(initial.quantize)));
 
   debounce_ = new QTimer(this);
   debounce_->setSingleShot(true);
@@ -130,6 +146,7 @@ OpenModelDialog::OpenModelDialog(const LoadRequest& initial, QWidget* parent) : 
     connect(edit, &QLineEdit::textChanged, debounce_, qOverload<>(&QTimer::start));
   }
   connect(folder_mode_, &QRadioButton::toggled, debounce_, qOverload<>(&QTimer::start));
+  connect(quantize_, &QComboBox::currentIndexChanged, debounce_, qOverload<>(&QTimer::start));
   connect(browse_folder, &QPushButton::clicked, this, [this] {
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Snapshot folder"), folder_->text());
     if (!dir.isEmpty()) {
@@ -155,6 +172,7 @@ LoadRequest OpenModelDialog::request() const {
   request.revision = folder || revision_->text().trimmed().isEmpty() ? QStringLiteral("main") : revision_->text().trimmed();
   request.cache_dir = folder ? QString() : cache_dir_->text().trimmed();
   request.backend = backend_->currentData().toString();
+  request.quantize = quantize_->currentData().toString();
   return request;
 }
 

@@ -39,6 +39,7 @@ class OpenModelDialog : public QDialog {
   QLineEdit* cache_dir_;
   QLineEdit* revision_;
   QComboBox* backend_;
+  QComboBox* quantize_;  // "", "fp8", "nvfp4"
   QLabel* summary_;
   QDialogButtonBox* buttons_;
   QTimer* debounce_;

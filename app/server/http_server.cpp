@@ -135,6 +135,8 @@ json HttpServer::Impl::model_entry() const {
           {"logitscope",
            {{"backend", to_string(model.info().backend)},
             {"device", model.info().device_name},
+            {"format", model.info().weight_format},
+            {"weight_bytes", model.info().weight_bytes},
             {"vocab_size", c.vocab_size},
             {"max_context", served.max_context},
             {"routing", !moe_layers.empty()},

@@ -5,6 +5,7 @@
 // its own and a byte-level stand-in tokenizer), settings persistence, the Open Model summary and
 // the demo-model check.
 #include <QSettings>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -13,6 +14,8 @@
 #include "logitscope/tokenizer.h"
 #include "prompt_builder.h"
 #include "model_locator.h"
+#include "engine_controller.h"
+#include "main_window.h"
 #include "open_model_dialog.h"
 #include "settings_panel.h"
 #include "test_support.h"
@@ -173,6 +176,34 @@ class TestAppParts : public QObject {
     OpenModelDialog dialog(request);
     QVERIFY(dialog.summary_text().contains(QStringLiteral("9 layers")));
     QCOMPARE(dialog.request().model, fixture);
+  }
+
+  // FP8/NVFP4: the summary names the format; quantizing on load is offered for BF16/F32 snapshots
+  // only, and the window's title says what was loaded.
+  void open_model_quantized() {
+    LoadRequest request;
+    request.model = QString::fromStdString((test::fixtures_dir() / "quantized" / "tiny-nvfp4").string());
+    bool ok = false;
+    QString text = describe_snapshot(request, &ok);
+    QVERIFY2(ok && text.contains(QStringLiteral("NVFP4 (ModelOpt)")), qPrintable(text));
+    request.quantize = QStringLiteral("fp8");
+    text = describe_snapshot(request, &ok);
+    QVERIFY2(!ok && text.contains(QStringLiteral("already NVFP4")), qPrintable(text));
+    request.model = QString::fromStdString((test::fixtures_dir() / "quantized" / "sources" / "tiny-nvfp4").string());
+    request.quantize = QStringLiteral("nvfp4");
+    text = describe_snapshot(request, &ok);
+    QVERIFY2(ok && text.contains(QStringLiteral("quantized to NVFP4")), qPrintable(text));
+    OpenModelDialog dialog(request);
+    QCOMPARE(dialog.request().quantize, QStringLiteral("nvfp4"));
+
+    WindowOptions options;
+    options.telemetry = QStringLiteral("none");
+    MainWindow window(options);
+    QSignalSpy loaded(window.engine(), &EngineController::loaded);
+    window.load_model(request);
+    QTRY_VERIFY_WITH_TIMEOUT(loaded.count() == 1, 30000);
+    QVERIFY2(window.windowTitle().contains(QStringLiteral("NVFP4, quantized on load")), qPrintable(window.windowTitle()));
+    QVERIFY2(window.run_status_text().contains(QStringLiteral("NVFP4, quantized on load")), qPrintable(window.run_status_text()));
   }
 
   void demo_model_is_recognised() {

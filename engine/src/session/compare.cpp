@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "logitscope/compare.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "logitscope/errors.h"
+#include "logitscope/session.h"
+
+namespace logitscope {
+
+namespace {
+
+// log-softmax of one row, in double (the KL of two close distributions is a small difference of
+// large terms).
+std::vector<double> log_softmax(const float* logits, std::int64_t n) {
+  double top = -INFINITY;
+  for (std::int64_t i = 0; i < n; ++i) top = std::max(top, double(logits[i]));
+  double sum = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) sum += std::exp(double(logits[i]) - top);
+  const double log_z = top + std::log(sum);
+  std::vector<double> out(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) out[std::size_t(i)] = double(logits[i]) - log_z;
+  return out;
+}
+
+std::vector<TopKEntry> best(const std::vector<double>& logp, const float* logits, int k) {
+  std::vector<TokenId> order(logp.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = TokenId(i);
+  k = std::min<int>(k, int(order.size()));
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](TokenId x, TokenId y) {
+    return logp[std::size_t(x)] > logp[std::size_t(y)] || (logp[std::size_t(x)] == logp[std::size_t(y)] && x < y);
+  });
+  std::vector<TopKEntry> out;
+  for (int i = 0; i < k; ++i) {
+    const double lp = logp[std::size_t(order[std::size_t(i)])];
+    out.push_back({order[std::size_t(i)], float(std::exp(lp)), float(lp), logits[order[std::size_t(i)]]});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<TokenComparison> compare_models(const Model& a, const Model& b, std::span<const TokenId> ids, int top_k) {
+  const std::int64_t V = a.config().vocab_size;
+  if (b.config().vocab_size != V)
+    throw Error("the two models have different vocabularies (" + std::to_string(V) + " and " +
+                std::to_string(b.config().vocab_size) + " tokens): they cannot be compared token by token");
+  if (ids.size() < 2) throw Error("compare needs at least 2 tokens (the first only conditions the second)");
+  if (std::int64_t(ids.size()) > std::min(a.max_context(), b.max_context()))
+    throw Error("compare: " + std::to_string(ids.size()) + " tokens exceed the context the models were loaded with (" +
+                std::to_string(std::min(a.max_context(), b.max_context())) + "; --max-context)");
+  Session sa(a), sb(b);
+  std::vector<std::vector<RoutingSlice>> ra, rb;
+  const std::vector<float> la = sa.evaluate(ids, &ra), lb = sb.evaluate(ids, &rb);
+  std::vector<TokenComparison> out;
+  for (std::size_t p = 1; p < ids.size(); ++p) {
+    const float* row_a = la.data() + (p - 1) * std::size_t(V);
+    const float* row_b = lb.data() + (p - 1) * std::size_t(V);
+    const std::vector<double> pa = log_softmax(row_a, V), pb = log_softmax(row_b, V);
+    TokenComparison t;
+    t.pos = std::int64_t(p);
+    t.id = ids[p];
+    for (std::int64_t v = 0; v < V; ++v) {
+      const double lpa = pa[std::size_t(v)];
+      if (std::isfinite(lpa)) t.kl += std::exp(lpa) * (lpa - pb[std::size_t(v)]);
+    }
+    t.kl = std::max(t.kl, 0.0);  // rounding can leave a tiny negative for identical rows
+    t.logprob_a = pa[std::size_t(t.id)];
+    t.logprob_b = pb[std::size_t(t.id)];
+    t.top_k_a = best(pa, row_a, std::max(top_k, 1));
+    t.top_k_b = best(pb, row_b, std::max(top_k, 1));
+    t.top1_agree = t.top_k_a.front().id == t.top_k_b.front().id;
+    if (p - 1 < ra.size() && p - 1 < rb.size()) {
+      const auto& sa_layers = ra[p - 1];
+      const auto& sb_layers = rb[p - 1];
+      for (std::size_t l = 0; l < std::min(sa_layers.size(), sb_layers.size()); ++l) {
+        const std::set<int> ea(sa_layers[l].experts.begin(), sa_layers[l].experts.end());
+        const std::set<int> eb(sb_layers[l].experts.begin(), sb_layers[l].experts.end());
+        std::size_t common = 0;
+        for (int e : ea) common += eb.count(e);
+        const std::size_t all = ea.size() + eb.size() - common;
+        t.expert_overlap.push_back({sa_layers[l].layer, all ? double(common) / double(all) : 1.0});
+      }
+    }
+    if (!top_k) {
+      t.top_k_a.clear();
+      t.top_k_b.clear();
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+ComparisonSummary summarize(const std::vector<TokenComparison>& tokens) {
+  ComparisonSummary s;
+  s.positions = std::int64_t(tokens.size());
+  if (tokens.empty()) return s;
+  int agree = 0;
+  for (const auto& t : tokens) {
+    s.mean_kl += t.kl;
+    s.max_kl = std::max(s.max_kl, t.kl);
+    agree += t.top1_agree;
+    s.nll_a -= t.logprob_a;
+    s.nll_b -= t.logprob_b;
+  }
+  const double n = double(tokens.size());
+  s.mean_kl /= n;
+  s.nll_a /= n;
+  s.nll_b /= n;
+  s.top1_agreement = agree / n;
+  for (const auto& o : tokens.front().expert_overlap) s.layers.push_back(o.layer);
+  s.expert_set_changed.assign(s.layers.size(), 0.0);
+  s.mean_jaccard.assign(s.layers.size(), 0.0);
+  for (const auto& t : tokens)
+    for (std::size_t l = 0; l < std::min(s.layers.size(), t.expert_overlap.size()); ++l) {
+      s.expert_set_changed[l] += t.expert_overlap[l].jaccard < 1.0 ? 1.0 : 0.0;
+      s.mean_jaccard[l] += t.expert_overlap[l].jaccard;
+    }
+  for (std::size_t l = 0; l < s.layers.size(); ++l) {
+    s.expert_set_changed[l] /= n;
+    s.mean_jaccard[l] /= n;
+  }
+  return s;
+}
+
+}  // namespace logitscope
