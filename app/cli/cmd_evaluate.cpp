@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// logitscope-cli evaluate: the log-probability of every token of a text given the tokens before it
+// (teacher forcing), its rank and the model's top alternatives there; total and mean NLL and the
+// perplexity at the end.
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "args.h"
+#include "command.h"
+#include "json_output.h"
+#include "logitscope/chat.h"
+#include "logitscope/errors.h"
+#include "logitscope/evaluate.h"
+#include "logitscope/tokenizer.h"
+#include "model_options.h"
+
+namespace logitscope::cli {
+namespace {
+
+int run_evaluate(const std::vector<std::string>& words) {
+  const Args args(words, merge({kModelOptions, {"ids", "text-file", "top-k", "chunk"}}), {"jsonl", "template"});
+  const int top_k = int(args.get_int("top-k", 5));
+  if (top_k < 0 || top_k > 50) throw Error("option --top-k must be in 0..50");
+  const std::int64_t chunk = args.get_int("chunk", 512);
+  if (chunk < 1) throw Error("option --chunk must be positive");
+  LoadOptions options = load_options_from(args);
+  std::vector<TokenId> ids;
+  std::string text;
+  if (auto list = args.get("ids")) {
+    ids = parse_id_list(*list, "--ids");
+  } else if (auto file = args.get("text-file")) {
+    std::ifstream in(*file, std::ios::binary);
+    if (!in) throw Error(*file + ": cannot be read");
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+  } else {
+    throw Error("give the tokens: --ids 1,2,3 or --text-file F");
+  }
+  auto model = Model::load(options);
+  if (!text.empty()) {
+    const Tokenizer* tokenizer = model->tokenizer();
+    if (!tokenizer) throw Error("the model has no tokenizer.json: use --ids");
+    if (args.has("template")) {
+      // A conversation ([{"role", "content"}, ...] JSON) or plain text as one user message, rendered
+      // by the model's chat template as it would be seen in a chat (no generation prompt).
+      const ChatTemplate* chat = model->chat_template();
+      if (!chat) throw Error("the model has no chat template: drop --template");
+      nlohmann::json messages = nlohmann::json::parse(text, nullptr, false);
+      if (!messages.is_array()) messages = nlohmann::json::array({{{"role", "user"}, {"content", text}}});
+      text = chat->render(messages, false, nlohmann::json::object());
+    }
+    ids = tokenizer->encode(text, false);
+  }
+  if (std::int64_t(ids.size()) > model->max_context()) {
+    options.max_context = std::int64_t(ids.size());
+    model = Model::load(options);
+  }
+  const bool jsonl = args.has("jsonl");
+  const TextScore score = evaluate_text(*model, ids, top_k, [&](const TokenScore& s) {
+    if (!jsonl) return;
+    nlohmann::json top = nlohmann::json::array();
+    for (const TopKEntry& t : s.top_k) top.push_back({{"id", t.id}, {"prob", t.prob}, {"logprob", t.logprob}});
+    nlohmann::json line = {{"pos", s.pos}, {"id", s.id}, {"logprob", s.logprob}, {"rank", s.rank}, {"entropy", s.entropy},
+                           {"top_k", top}};
+    if (model->tokenizer()) line["text"] = model->tokenizer()->decode(std::vector<TokenId>{s.id}, false);
+    std::cout << dump_json(line) << "\n";
+  }, chunk);
+  std::ostream& out = jsonl ? std::cerr : std::cout;
+  out << std::fixed << std::setprecision(4) << score.tokens << " tokens scored: total NLL " << score.total_nll
+      << " nats, mean " << score.mean_nll() << " nats/token, perplexity " << score.perplexity() << "\n";
+  return 0;
+}
+
+const CommandRegistration registration{{
+    "evaluate",
+    "the log-probability of every token of a text (surprise, perplexity)",
+    std::string("usage: logitscope-cli evaluate --model M (--text-file F [--template] | --ids 1,2,3) [--top-k 5] [--jsonl]\n"
+                "                               [--chunk 512] [model options]\n\n"
+                "Scores every token from the second on given the ones before it, in prompt forwards of --chunk\n"
+                "tokens. --jsonl prints one object per position {pos, id, logprob, rank, entropy, top_k [{id, prob,\n"
+                "logprob}], text} (logprob: of that token given the tokens before it) and the summary on stderr.\n"
+                "--template renders F through the model's chat template first: a JSON conversation\n"
+                "([{\"role\", \"content\"}, ...]) or plain text as one user message.\n\n") +
+        kModelOptionsUsage,
+    run_evaluate,
+}};
+
+}  // namespace
+}  // namespace logitscope::cli

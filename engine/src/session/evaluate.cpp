@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "logitscope/evaluate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "backend/backend.h"
+#include "logitscope/errors.h"
+
+namespace logitscope {
+
+double TextScore::perplexity() const { return std::exp(mean_nll()); }
+
+TextScore evaluate_text(const Model& model, std::span<const TokenId> ids, int top_k,
+                        const std::function<void(const TokenScore&)>& on_token, std::int64_t chunk, std::stop_token stop) {
+  if (ids.size() < 2) throw Error("evaluate needs at least 2 tokens (the first only conditions the second)");
+  if (std::int64_t(ids.size()) > model.max_context())
+    throw Error("the text is " + std::to_string(ids.size()) + " tokens, more than the context the model was loaded with (" +
+                std::to_string(model.max_context()) + "; --max-context)");
+  const std::int64_t V = model.config().vocab_size;
+  for (TokenId id : ids)
+    if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+  Backend& backend = model.backend();
+  auto state = backend.create_state(model.max_context());
+  ForwardOptions options;
+  options.all_logits = true;
+  options.capture_routing = false;
+  top_k = std::clamp(top_k, 0, 50);
+  TextScore total;
+  std::vector<double> logp(static_cast<std::size_t>(V));
+  // Row r of a chunk's logits is the distribution for the token after position start + r.
+  for (std::size_t start = 0; start + 1 < ids.size(); start += std::size_t(chunk)) {
+    const std::size_t n = std::min<std::size_t>(std::size_t(chunk), ids.size() - 1 - start);
+    backend.forward(*state, ids.subspan(start, n), options, stop);
+    const std::vector<float> logits = backend.logits(*state);
+    for (std::size_t r = 0; r < n; ++r) {
+      const float* row = logits.data() + r * std::size_t(V);
+      double top = -INFINITY;
+      for (std::int64_t v = 0; v < V; ++v) top = std::max(top, double(row[v]));
+      double sum = 0.0;
+      for (std::int64_t v = 0; v < V; ++v) sum += std::exp(double(row[v]) - top);
+      const double log_z = top + std::log(sum);
+      double entropy = 0.0;
+      for (std::int64_t v = 0; v < V; ++v) {
+        logp[std::size_t(v)] = double(row[v]) - log_z;
+        entropy -= std::exp(logp[std::size_t(v)]) * logp[std::size_t(v)];
+      }
+      TokenScore s;
+      s.pos = std::int64_t(start + r + 1);
+      s.id = ids[start + r + 1];
+      s.logprob = float(logp[std::size_t(s.id)]);
+      s.entropy = float(entropy);
+      for (std::int64_t v = 0; v < V; ++v) s.rank += logp[std::size_t(v)] > logp[std::size_t(s.id)];
+      std::vector<TokenId> order(static_cast<std::size_t>(V));
+      for (std::int64_t v = 0; v < V; ++v) order[std::size_t(v)] = TokenId(v);
+      const int k = std::min<int>(top_k, int(V));
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](TokenId a, TokenId b) {
+        return logp[std::size_t(a)] > logp[std::size_t(b)] || (logp[std::size_t(a)] == logp[std::size_t(b)] && a < b);
+      });
+      for (int i = 0; i < k; ++i) {
+        const TokenId id = order[std::size_t(i)];
+        s.top_k.push_back({id, float(std::exp(logp[std::size_t(id)])), float(logp[std::size_t(id)]), row[id]});
+      }
+      total.total_nll -= double(s.logprob);
+      ++total.tokens;
+      if (on_token) on_token(s);
+    }
+  }
+  return total;
+}
+
+}  // namespace logitscope
