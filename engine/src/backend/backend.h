@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "logitscope/config.h"
+#include "logitscope/errors.h"
 #include "logitscope/events.h"
 #include "logitscope/model.h"
 #include "logitscope/sampling.h"
@@ -40,6 +41,7 @@ class RecurrentCheckpoint {
 struct ForwardOptions {
   bool all_logits = false;        // keep logits of every fed token (else only the last)
   bool capture_routing = true;    // keep the routing of the last token
+  bool lens_last = false;         // keep the logit lens of the last token (lens_logits)
 };
 
 // What the session asks of the distribution after the last fed token.
@@ -80,6 +82,12 @@ class Backend {
   // Routing of every token of the last forward when it ran with all_logits ([tokens][moe layers]).
   // Backends that keep only the last token return just that one.
   virtual std::vector<std::vector<RoutingSlice>> routing_all(BackendState& state) { return {routing(state)}; }
+  // The logit lens of the last token of the last forward that asked for it (lens_last): row i is
+  // lm_head(final norm(residual after layer i)), [layers, vocab]. Backends that cannot throw.
+  virtual std::vector<float> lens_logits(BackendState& state) {
+    (void)state;
+    throw Error("the logit lens is not available on the " + device_name() + " backend yet");
+  }
   // Summarises the last token's distribution and chooses the next token.
   virtual ChoiceResult choose(BackendState& state, const ChoiceRequest& request) = 0;
 

@@ -50,6 +50,7 @@ class CpuState : public BackendState {
   std::vector<float> logits;              // [rows, vocab] of the last forward
   std::int64_t logit_rows = 0;
   std::vector<std::vector<RoutingSlice>> routing;  // [rows][moe layers] of the last forward
+  std::vector<float> lens;                // [layers, vocab] logit lens of the last row (lens_last)
 };
 
 class CpuCheckpoint : public RecurrentCheckpoint {
@@ -119,6 +120,7 @@ class CpuBackend : public Backend {
     const bool keep_routing_rows = options.capture_routing;
     std::vector<std::vector<RoutingSlice>> routing(static_cast<std::size_t>(T));
     std::vector<RoutingSlice> layer_routing(static_cast<std::size_t>(T));
+    std::vector<float> residuals;  // [layers, hidden]: the last row after every layer (lens_last)
 
     for (std::size_t l = 0; l < c.layers.size(); ++l) {
       if (stop.stop_requested()) throw Cancelled("cancelled during the forward pass");
@@ -146,8 +148,18 @@ class CpuBackend : public Backend {
           break;
       }
       for (std::size_t i = 0; i < h.size(); ++i) h[i] += mixed[i];
+      if (options.lens_last) residuals.insert(residuals.end(), h.end() - H, h.end());
     }
     state.fed += T;
+    state.lens.clear();
+    if (options.lens_last) {
+      const std::int64_t L = std::int64_t(c.layers.size());
+      std::vector<float> normed_rows(residuals.size());  // [layers, hidden]
+      for (std::int64_t l = 0; l < L; ++l)
+        cpu::rms_norm(residuals.data() + l * H, norm_f_.data(), H, c.layer_norm_epsilon, normed_rows.data() + l * H);
+      state.lens.assign(static_cast<std::size_t>(L * c.vocab_size), 0.0f);
+      cpu::linear(pool_, weights_.lm_head, TensorView{}, normed_rows.data(), L, state.lens.data());
+    }
 
     // Final norm and the vocabulary projection, for the rows asked for.
     const std::int64_t first_row = options.all_logits ? 0 : T - 1;
@@ -164,6 +176,11 @@ class CpuBackend : public Backend {
   }
 
   std::vector<float> logits(BackendState& base) override { return static_cast<CpuState&>(base).logits; }
+  std::vector<float> lens_logits(BackendState& base) override {
+    auto& state = static_cast<CpuState&>(base);
+    if (state.lens.empty()) throw Error("no logit lens: run a forward with lens_last first");
+    return state.lens;
+  }
 
   std::vector<RoutingSlice> routing(BackendState& base) override {
     auto& state = static_cast<CpuState&>(base);

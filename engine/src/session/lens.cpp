@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "logitscope/lens.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "backend/backend.h"
+#include "logitscope/errors.h"
+
+namespace logitscope {
+
+namespace {
+
+std::vector<double> log_softmax(const float* logits, std::int64_t n) {
+  double top = -INFINITY;
+  for (std::int64_t i = 0; i < n; ++i) top = std::max(top, double(logits[i]));
+  double sum = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) sum += std::exp(double(logits[i]) - top);
+  const double log_z = top + std::log(sum);
+  std::vector<double> out(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) out[std::size_t(i)] = double(logits[i]) - log_z;
+  return out;
+}
+
+}  // namespace
+
+LayerLens lens_entry(const float* logits, const std::vector<double>& final_logp, std::int64_t vocab, int top_k) {
+  const std::vector<double> logp = log_softmax(logits, vocab);
+  LayerLens out;
+  const auto final_best = std::size_t(std::max_element(final_logp.begin(), final_logp.end()) - final_logp.begin());
+  for (std::int64_t v = 0; v < vocab; ++v) {
+    const double pf = std::exp(final_logp[std::size_t(v)]);
+    if (pf > 0.0) out.kl_to_final += pf * (final_logp[std::size_t(v)] - logp[std::size_t(v)]);
+    out.final_top1_rank += logp[std::size_t(v)] > logp[final_best];
+  }
+  out.kl_to_final = std::max(out.kl_to_final, 0.0);
+  out.final_top1_prob = float(std::exp(logp[final_best]));
+  std::vector<TokenId> order(static_cast<std::size_t>(vocab));
+  for (std::int64_t v = 0; v < vocab; ++v) order[std::size_t(v)] = TokenId(v);
+  const int k = std::min<int>(top_k, int(vocab));
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](TokenId a, TokenId b) {
+    return logp[std::size_t(a)] > logp[std::size_t(b)] || (logp[std::size_t(a)] == logp[std::size_t(b)] && a < b);
+  });
+  for (int i = 0; i < k; ++i) {
+    const TokenId id = order[std::size_t(i)];
+    out.top_k.push_back({id, float(std::exp(logp[std::size_t(id)])), float(logp[std::size_t(id)]), logits[id]});
+  }
+  return out;
+}
+
+std::vector<LayerLens> logit_lens(const Model& model, std::span<const TokenId> ids, std::int64_t pos, int top_k) {
+  if (pos < 0 || pos >= std::int64_t(ids.size()))
+    throw Error("lens position " + std::to_string(pos) + " is outside the " + std::to_string(ids.size()) + " ids");
+  if (pos + 1 > model.max_context()) throw Error("lens: position " + std::to_string(pos) + " is past the model's context");
+  const ModelConfig& c = model.config();
+  const std::int64_t V = c.vocab_size;
+  for (TokenId id : ids)
+    if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+  Backend& backend = model.backend();
+  auto state = backend.create_state(model.max_context());
+  ForwardOptions options;
+  options.capture_routing = false;
+  options.lens_last = true;
+  backend.forward(*state, ids.subspan(0, std::size_t(pos + 1)), options);
+  const std::vector<float> rows = backend.lens_logits(*state);  // [layers, vocab]
+  const std::int64_t L = std::int64_t(c.layers.size());
+  if (std::int64_t(rows.size()) != L * V) throw Error("lens: the backend returned " + std::to_string(rows.size()) + " values");
+  const std::vector<double> final_logp = log_softmax(rows.data() + (L - 1) * V, V);
+  std::vector<LayerLens> out;
+  for (std::int64_t l = 0; l < L; ++l) {
+    LayerLens entry = lens_entry(rows.data() + l * V, final_logp, V, std::clamp(top_k, 1, 50));
+    entry.layer = int(l);
+    entry.kind = c.layers[std::size_t(l)];
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+}  // namespace logitscope
