@@ -58,6 +58,12 @@ void cuda_set_programmatic_launch(bool on);
 namespace logitscope {
 // Random (never zero) bf16 weights generated on the GPU from `config`; same layout and kernels as a
 // loaded checkpoint. Deterministic for a seed.
+namespace cuda {
+// What in `config` a CUDA kernel cannot take ("head_dim 320 (at most 256); ..."), or "". The backend
+// refuses such a model at creation, before it allocates anything.
+std::string cuda_shape_problem(const ModelConfig& config);
+}  // namespace cuda
+
 std::unique_ptr<Backend> make_cuda_backend_synthetic(const ModelConfig& config, std::uint64_t seed,
                                                      std::int64_t max_context);
 }  // namespace logitscope

@@ -208,6 +208,12 @@ void upload(const std::vector<UploadJob>& jobs, cudaStream_t stream, const Progr
   cleanup();
 }
 
+// Refused before anything is allocated: a shape a kernel cannot take must never reach a launch.
+void ensure_supported_shape(const ModelConfig& c) {
+  const std::string problem = cuda_shape_problem(c);
+  if (!problem.empty()) throw Error("the CUDA backend cannot run this model: " + problem + " (the CPU backend can)");
+}
+
 void ensure_device() {
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
@@ -217,6 +223,30 @@ void ensure_device() {
 }
 
 }  // namespace
+
+std::string cuda_shape_problem(const ModelConfig& c) {
+  std::vector<std::string> problems;
+  if (c.count(LayerKind::Attention) > 0) {
+    if (c.head_dim > 256) problems.push_back("head_dim " + std::to_string(c.head_dim) + " (at most 256)");
+    if (c.num_key_value_heads <= 0 || c.num_attention_heads % c.num_key_value_heads != 0 ||
+        c.num_attention_heads / c.num_key_value_heads > 128)
+      problems.push_back("num_attention_heads " + std::to_string(c.num_attention_heads) + " / num_key_value_heads " +
+                         std::to_string(c.num_key_value_heads) + " (a multiple, at most 128 query heads per kv head)");
+  }
+  if (c.count(LayerKind::Mamba) > 0) {
+    if (c.conv_kernel < 2 || c.conv_kernel > kMaxConvTaps)
+      problems.push_back("conv_kernel " + std::to_string(c.conv_kernel) + " (2.." + std::to_string(kMaxConvTaps) + ")");
+    if (c.ssm_state_size > 256) problems.push_back("ssm_state_size " + std::to_string(c.ssm_state_size) + " (at most 256)");
+  }
+  if (c.count(LayerKind::Moe) > 0) {
+    if (c.n_routed_experts > 512) problems.push_back("n_routed_experts " + std::to_string(c.n_routed_experts) + " (at most 512)");
+    if (c.num_experts_per_tok > 30)
+      problems.push_back("num_experts_per_tok " + std::to_string(c.num_experts_per_tok) + " (at most 30)");
+  }
+  std::string out;
+  for (const auto& p : problems) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
 
 }  // namespace logitscope::cuda
 
@@ -228,6 +258,7 @@ std::unique_ptr<Backend> make_cuda_backend(const ModelConfig& config, const Mode
   if (config.quantization.quantized())
     throw Error("this checkpoint is " + config.quantization.describe() + " (" + config.quantization.source +
                 "): the CUDA backend does not read quantized weights yet; use --backend cpu");
+  ensure_supported_shape(config);
   ensure_device();
   DeviceModel model;
   std::vector<UploadJob> jobs;
@@ -253,6 +284,7 @@ std::unique_ptr<Backend> make_cuda_backend(const ModelConfig& config, const Mode
 std::unique_ptr<Backend> make_cuda_backend_synthetic(const ModelConfig& config, std::uint64_t seed,
                                                      std::int64_t max_context) {
   using namespace cuda;
+  ensure_supported_shape(config);
   ensure_device();
   DeviceModel model;
   std::vector<UploadJob> jobs;
