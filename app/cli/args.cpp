@@ -3,10 +3,31 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
 
 #include "logitscope/errors.h"
 
 namespace logitscope::cli {
+
+std::string read_text_file(const std::string& path) {
+  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open the text file");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+IdsOrText ids_or_text(const Args& args) {
+  IdsOrText in;
+  if (auto list = args.get("ids")) in.ids = parse_id_list(*list, "--ids");
+  else if (auto file = args.get("text-file")) in.text = read_text_file(*file);
+  else throw Error("give the tokens: --ids 1,2,3 or --text-file F");
+  return in;
+}
 
 Args::Args(const std::vector<std::string>& words, const std::set<std::string>& with_value,
            const std::set<std::string>& flags) {

@@ -33,6 +33,17 @@ class Args {
   std::vector<std::string> positional_;
 };
 
+// The bytes of a text file, whole ('-' = standard input); throws logitscope::Error naming the file.
+std::string read_text_file(const std::string& path);
+
+// The input of a scoring command: --ids 1,2,3, or the text of --text-file F (to be tokenized by the
+// caller); throws logitscope::Error when neither is given.
+struct IdsOrText {
+  std::vector<std::int32_t> ids;
+  std::string text;
+};
+IdsOrText ids_or_text(const Args& args);
+
 // "5,17,42" or "5 17 42" or "[5, 17, 42]" -> ids; throws logitscope::Error naming `what`.
 std::vector<std::int32_t> parse_id_list(const std::string& text, const std::string& what);
 

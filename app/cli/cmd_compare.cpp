@@ -39,19 +39,7 @@ int run_compare(const std::vector<std::string>& words) {
   }
   if (auto q = args.get("quantize-b")) options_b.quantize = parse_weight_format(*q);
 
-  std::string text;
-  std::vector<TokenId> ids;
-  if (auto list = args.get("ids")) {
-    ids = parse_id_list(*list, "--ids");
-  } else if (auto file = args.get("text-file")) {
-    std::ifstream in(*file, std::ios::binary);
-    if (!in) throw Error(*file + ": cannot be read");
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    text = buffer.str();
-  } else {
-    throw Error("give the tokens: --ids 1,2,3 or --text-file F");
-  }
+  auto [ids, text] = ids_or_text(args);
   auto a = Model::load(options_a);
   if (!text.empty()) {
     if (!a->tokenizer()) throw Error("model A has no tokenizer.json: use --ids");

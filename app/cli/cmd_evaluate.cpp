@@ -27,19 +27,7 @@ int run_evaluate(const std::vector<std::string>& words) {
   const std::int64_t chunk = args.get_int("chunk", 512);
   if (chunk < 1) throw Error("option --chunk must be positive");
   LoadOptions options = load_options_from(args);
-  std::vector<TokenId> ids;
-  std::string text;
-  if (auto list = args.get("ids")) {
-    ids = parse_id_list(*list, "--ids");
-  } else if (auto file = args.get("text-file")) {
-    std::ifstream in(*file, std::ios::binary);
-    if (!in) throw Error(*file + ": cannot be read");
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    text = buffer.str();
-  } else {
-    throw Error("give the tokens: --ids 1,2,3 or --text-file F");
-  }
+  auto [ids, text] = ids_or_text(args);
   auto model = Model::load(options);
   if (!text.empty()) {
     const Tokenizer* tokenizer = model->tokenizer();

@@ -15,15 +15,6 @@ namespace logitscope::cli {
 
 namespace {
 
-std::string read_text_file(const std::string& path) {
-  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open the text file");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 int run_tokenize(const std::vector<std::string>& words) {
   Args args(words, {"tokenizer", "text-file", "text"}, {"add-special-tokens"});
   auto tokenizer = Tokenizer::from_file(args.require("tokenizer"));

@@ -7,40 +7,10 @@
 
 #include "logitscope/errors.h"
 #include "logitscope/session.h"
+#include "session/distribution.h"
 
 namespace logitscope {
 
-namespace {
-
-// log-softmax of one row, in double (the KL of two close distributions is a small difference of
-// large terms).
-std::vector<double> log_softmax(const float* logits, std::int64_t n) {
-  double top = -INFINITY;
-  for (std::int64_t i = 0; i < n; ++i) top = std::max(top, double(logits[i]));
-  double sum = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) sum += std::exp(double(logits[i]) - top);
-  const double log_z = top + std::log(sum);
-  std::vector<double> out(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) out[std::size_t(i)] = double(logits[i]) - log_z;
-  return out;
-}
-
-std::vector<TopKEntry> best(const std::vector<double>& logp, const float* logits, int k) {
-  std::vector<TokenId> order(logp.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = TokenId(i);
-  k = std::min<int>(k, int(order.size()));
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](TokenId x, TokenId y) {
-    return logp[std::size_t(x)] > logp[std::size_t(y)] || (logp[std::size_t(x)] == logp[std::size_t(y)] && x < y);
-  });
-  std::vector<TopKEntry> out;
-  for (int i = 0; i < k; ++i) {
-    const double lp = logp[std::size_t(order[std::size_t(i)])];
-    out.push_back({order[std::size_t(i)], float(std::exp(lp)), float(lp), logits[order[std::size_t(i)]]});
-  }
-  return out;
-}
-
-}  // namespace
 
 std::vector<TokenComparison> compare_models(const Model& a, const Model& b, std::span<const TokenId> ids, int top_k) {
   const std::int64_t V = a.config().vocab_size;
@@ -69,8 +39,8 @@ std::vector<TokenComparison> compare_models(const Model& a, const Model& b, std:
     t.kl = std::max(t.kl, 0.0);  // rounding can leave a tiny negative for identical rows
     t.logprob_a = pa[std::size_t(t.id)];
     t.logprob_b = pb[std::size_t(t.id)];
-    t.top_k_a = best(pa, row_a, std::max(top_k, 1));
-    t.top_k_b = best(pb, row_b, std::max(top_k, 1));
+    t.top_k_a = top_entries(pa, row_a, std::max(top_k, 1));
+    t.top_k_b = top_entries(pb, row_b, std::max(top_k, 1));
     t.top1_agree = t.top_k_a.front().id == t.top_k_b.front().id;
     if (p - 1 < ra.size() && p - 1 < rb.size()) {
       const auto& sa_layers = ra[p - 1];

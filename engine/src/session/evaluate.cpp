@@ -6,6 +6,7 @@
 
 #include "backend/backend.h"
 #include "logitscope/errors.h"
+#include "session/distribution.h"
 
 namespace logitscope {
 
@@ -27,7 +28,6 @@ TextScore evaluate_text(const Model& model, std::span<const TokenId> ids, int to
   options.capture_routing = false;
   top_k = std::clamp(top_k, 0, 50);
   TextScore total;
-  std::vector<double> logp(static_cast<std::size_t>(V));
   // Row r of a chunk's logits is the distribution for the token after position start + r.
   for (std::size_t start = 0; start + 1 < ids.size(); start += std::size_t(chunk)) {
     const std::size_t n = std::min<std::size_t>(std::size_t(chunk), ids.size() - 1 - start);
@@ -35,32 +35,16 @@ TextScore evaluate_text(const Model& model, std::span<const TokenId> ids, int to
     const std::vector<float> logits = backend.logits(*state);
     for (std::size_t r = 0; r < n; ++r) {
       const float* row = logits.data() + r * std::size_t(V);
-      double top = -INFINITY;
-      for (std::int64_t v = 0; v < V; ++v) top = std::max(top, double(row[v]));
-      double sum = 0.0;
-      for (std::int64_t v = 0; v < V; ++v) sum += std::exp(double(row[v]) - top);
-      const double log_z = top + std::log(sum);
+      const std::vector<double> logp = log_softmax(row, V);
       double entropy = 0.0;
-      for (std::int64_t v = 0; v < V; ++v) {
-        logp[std::size_t(v)] = double(row[v]) - log_z;
-        entropy -= std::exp(logp[std::size_t(v)]) * logp[std::size_t(v)];
-      }
+      for (double lp : logp) entropy -= std::exp(lp) * lp;
       TokenScore s;
       s.pos = std::int64_t(start + r + 1);
       s.id = ids[start + r + 1];
       s.logprob = float(logp[std::size_t(s.id)]);
       s.entropy = float(entropy);
       for (std::int64_t v = 0; v < V; ++v) s.rank += logp[std::size_t(v)] > logp[std::size_t(s.id)];
-      std::vector<TokenId> order(static_cast<std::size_t>(V));
-      for (std::int64_t v = 0; v < V; ++v) order[std::size_t(v)] = TokenId(v);
-      const int k = std::min<int>(top_k, int(V));
-      std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](TokenId a, TokenId b) {
-        return logp[std::size_t(a)] > logp[std::size_t(b)] || (logp[std::size_t(a)] == logp[std::size_t(b)] && a < b);
-      });
-      for (int i = 0; i < k; ++i) {
-        const TokenId id = order[std::size_t(i)];
-        s.top_k.push_back({id, float(std::exp(logp[std::size_t(id)])), float(logp[std::size_t(id)]), row[id]});
-      }
+      s.top_k = top_entries(logp, row, top_k);
       total.total_nll -= double(s.logprob);
       ++total.tokens;
       if (on_token) on_token(s);

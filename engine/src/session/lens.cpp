@@ -6,23 +6,10 @@
 
 #include "backend/backend.h"
 #include "logitscope/errors.h"
+#include "session/distribution.h"
 
 namespace logitscope {
 
-namespace {
-
-std::vector<double> log_softmax(const float* logits, std::int64_t n) {
-  double top = -INFINITY;
-  for (std::int64_t i = 0; i < n; ++i) top = std::max(top, double(logits[i]));
-  double sum = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) sum += std::exp(double(logits[i]) - top);
-  const double log_z = top + std::log(sum);
-  std::vector<double> out(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) out[std::size_t(i)] = double(logits[i]) - log_z;
-  return out;
-}
-
-}  // namespace
 
 LayerLens lens_entry(const float* logits, const std::vector<double>& final_logp, std::int64_t vocab, int top_k) {
   const std::vector<double> logp = log_softmax(logits, vocab);
@@ -35,16 +22,7 @@ LayerLens lens_entry(const float* logits, const std::vector<double>& final_logp,
   }
   out.kl_to_final = std::max(out.kl_to_final, 0.0);
   out.final_top1_prob = float(std::exp(logp[final_best]));
-  std::vector<TokenId> order(static_cast<std::size_t>(vocab));
-  for (std::int64_t v = 0; v < vocab; ++v) order[std::size_t(v)] = TokenId(v);
-  const int k = std::min<int>(top_k, int(vocab));
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](TokenId a, TokenId b) {
-    return logp[std::size_t(a)] > logp[std::size_t(b)] || (logp[std::size_t(a)] == logp[std::size_t(b)] && a < b);
-  });
-  for (int i = 0; i < k; ++i) {
-    const TokenId id = order[std::size_t(i)];
-    out.top_k.push_back({id, float(std::exp(logp[std::size_t(id)])), float(logp[std::size_t(id)]), logits[id]});
-  }
+  out.top_k = top_entries(logp, logits, top_k);
   return out;
 }
 

@@ -4,4 +4,5 @@ list(APPEND LOGITSCOPE_ENGINE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/chat_prompt.cpp
   ${CMAKE_CURRENT_LIST_DIR}/compare.cpp
   ${CMAKE_CURRENT_LIST_DIR}/evaluate.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/lens.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/lens.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/distribution.cpp)

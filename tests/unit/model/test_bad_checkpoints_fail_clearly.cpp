@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 
+#include "checkpoint_edit.h"
 #include "golden.h"
 #include "logitscope/errors.h"
 #include "logitscope/model.h"
@@ -15,42 +16,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using logitscope::test::edit_header;
+using logitscope::test::load_error;
+using logitscope::test::read_all;
+using logitscope::test::write_all;
+
 fs::path copy_fixture(const QTemporaryDir& tmp, const std::string& name) {
-  const fs::path dir = fs::path(tmp.path().toStdString()) / name;
-  fs::copy(logitscope::test::fixtures_dir() / "models" / name, dir, fs::copy_options::recursive);
-  for (const auto& f : fs::directory_iterator(dir)) fs::permissions(f.path(), fs::perms::owner_write, fs::perm_options::add);
-  return dir;
-}
-
-std::string load_error(const fs::path& dir) {
-  LoadOptions options;
-  options.snapshot.model = dir.string();
-  try {
-    Model::load(options);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_all(const fs::path& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
-
-// Rewrites a safetensors header through `edit`, keeping the data section.
-void edit_header(const fs::path& path, const std::function<void(nlohmann::json&)>& edit) {
-  const std::string bytes = read_all(path);
-  std::uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[i]);
-  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, n));
-  edit(header);
-  const std::string text = header.dump();
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
-  write_all(path, out + text + bytes.substr(8 + n));
+  return logitscope::test::copy_fixture_dir(tmp, logitscope::test::fixtures_dir() / "models" / name);
 }
 
 }  // namespace

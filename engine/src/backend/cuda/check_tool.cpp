@@ -110,7 +110,7 @@ CheckReport run_check(const CheckOptions& o) {
   lo.load_tokenizer = false;
   lo.backend = BackendKind::Cpu;
   // One CPU thread: the reference's thread pool can hand a worker a stale chunk size between two
-  // parallel_for calls (seen as run-to-run differences in session 2, see docs/cuda-notes.md); with
+  // parallel_for calls (seen as run-to-run differences in v2, see docs/cuda-notes.md); with
   // one thread parallel_for runs inline and the reference is exactly repeatable. Fixtures are tiny.
   lo.threads = o.cpu_threads;
   auto cpu_model = Model::load(lo);

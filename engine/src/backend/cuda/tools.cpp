@@ -139,7 +139,7 @@ BenchReport run_bench(const BenchOptions& o) {
     }
   }
   {
-    // Median of 5: one prompt of ~20 ms moved by +-40% between single measurements (H100, session 4).
+    // Median of 5: one prompt of ~20 ms moved by +-40% between single measurements (H100, v4).
     const auto p = tokens(o.ttft_prompt, 3);
     std::vector<double> ttft;
     for (int i = 0; i < 5; ++i) {

@@ -11,7 +11,7 @@
 //   an online softmax per head in fp32, P V with p = hi + lo, folded into its rows of O (a lane
 //   owns half of one head's row). At the end the 4 warps' (m, l, O) are merged in shared memory
 //   and the block writes (m, l, O[hd]) per head, unnormalised, like the CUDA-core kernel.
-// Why: at 32k context the CUDA-core split kernel spent 142 us per layer (H100, session 3) on
+// Why: at 32k context the CUDA-core split kernel spent 142 us per layer (H100, v3) on
 //   16 warp reductions per key and warp, for 34 MB of K and V (11 us at the copy rate).
 // Shared memory: K and V tiles 2 x 64 x (HDP + 8) bf16 + per warp 16 x (HDP + 4) fp32 and
 //   2 x 16 x 24 bf16 (76 KB at HDP = 128, dynamic). Bytes: K and V of the context once.

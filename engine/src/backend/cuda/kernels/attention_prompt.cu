@@ -19,7 +19,7 @@
 // 2 x 16 x 72 bf16 (85 KB at HDP = 128: dynamic, opted in per kernel).
 // Bytes: K and V of the visible keys once per query tile (from L2 after the first head of a group);
 // FLOPs: 4 T^2/2 hd per head. Why: the CUDA-core kernel (one block per query and head, a warp
-// reduction per key) took 31 of 113 ms of a 2048-token prompt on the H100 (session 4 profile).
+// reduction per key) took 31 of 113 ms of a 2048-token prompt on the H100 (v4 profile).
 // Checked by: tests/gpu (check: prefill all-logits vs the CPU reference on every fixture, prompts
 // of 100 tokens: two query tiles, two key tiles).
 #include <mma.h>

@@ -3,7 +3,7 @@
 // matrix-vector kernel (gemv.cu, experts_decode.cu). Each lane reads 16-byte chunks (8 bf16) of each
 // row; U steps of R rows are issued before the first use, so R * U independent 16-byte loads per lane
 // are in flight (R = 2, U = 2: 4 loads, 2 KiB per warp), the tail pass too (guarded loads).
-// U = 2 measured best on the H100 (session 3 sweep, decode at the 30B-A3B shape: U = 1 / 2 / 4 / 8
+// U = 2 measured best on the H100 (v3 sweep, decode at the 30B-A3B shape: U = 1 / 2 / 4 / 8
 // gave 3.545 / 3.459 / 3.554 / 3.689 ms per token): fewer registers, more resident warps, the same
 // bytes in flight per SM. The build-time switches exist for such sweeps. Results
 // are lane partials: the caller reduces them across the warp (warp_sum) in a fixed order, so the

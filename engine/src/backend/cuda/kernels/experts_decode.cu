@@ -32,7 +32,7 @@ constexpr int kUpWarps = 4;
 #define LOGITSCOPE_DOWN_ROWS 8
 #endif
 constexpr int kUpRows = LOGITSCOPE_UP_ROWS;      // rows per warp
-constexpr int kDownRows = LOGITSCOPE_DOWN_ROWS;  // output rows per block (2 / 4 / 8 swept, session 3:
+constexpr int kDownRows = LOGITSCOPE_DOWN_ROWS;  // output rows per block (2 / 4 / 8 swept, v3:
                                                  // 8 with dot.cuh's U = 2 gave the best experts_down)
 
 __global__ void __launch_bounds__(kUpWarps * 32)

@@ -20,8 +20,8 @@
 // neighbouring tiles), the activations once per column tile from L2.
 // Why: the v1-v3 prompt path copied the routing to the host after every MoE layer, waited, and made
 // two cuBLAS calls per used expert, each too small to fill the card: 78 of 168 ms of a 2048-token
-// prompt on the H100 (session 3 profile), against 0.85 ms per layer to read the layer's experts.
-// Measured (H100, session 4): 2048-token prompt 56.5 ms for the 23 layers' experts (~100 TFLOPS;
+// prompt on the H100 (v3 profile), against 0.85 ms per layer to read the layer's experts.
+// Measured (H100, v4): 2048-token prompt 56.5 ms for the 23 layers' experts (~100 TFLOPS;
 // cublasGemmGroupedBatchedEx after a host grouping: 40.5 ms incl. the sync, bf16 outputs only).
 // Checked by: tests/gpu (check over 100-token prompts and, with LOGITSCOPE_PROMPT_EXPERTS=grouped,
 // every fixture's golden prompt: prefill logits vs the CPU reference; fixtures with widths that

@@ -4,24 +4,24 @@
 // Why: at batch 1 a decoded token is ~330 kernels in a row, most of them a few microseconds long.
 // With PDL the next kernel's blocks are scheduled while the current one still runs and wait on the
 // device (griddepcontrol.wait) instead of being launched after it, which hides most of each launch
-// gap (H100, session 3: 3.63 -> 3.51 ms per token at the 30B-A3B shape). Where PDL is not
+// gap (H100, v3: 3.63 -> 3.51 ms per token at the 30B-A3B shape). Where PDL is not
 // available (cards before 9.0, LOGITSCOPE_CUDA_PDL=0) the same launches are ordinary stream-ordered
 // launches and the device-side calls below are no-ops.
 //
 // The contract every kernel launched through launch_kernel() keeps: pdl_wait() before it touches any
 // memory (pdl_enter() as its first statement).
-// Measured on an H100 (session 3), not assumed: issuing the matrix-vector kernels' first weight
+// Measured on an H100 (v3), not assumed: issuing the matrix-vector kernels' first weight
 // loads before the wait (the weights are constant) gave wrong, run-to-run different decode logits
 // (cause not isolated; suspected: the activations' read-only non-coherent loads of `const
 // __restrict__` data are not ordered behind the wait), and saved nothing measurable (3.499 vs
-// 3.513 ms). Session 5 (H200), with the activation pointer passed through an empty asm after the
+// 3.513 ms). v5 (H200), with the activation pointer passed through an empty asm after the
 // wait: correct (check PASS, bit-repeatable) but no faster (2.472 / 2.495 ms per token against
 // 2.479 / 2.497 with the same binary loading after the wait); the kernel timeline showed the
 // products faster and the small kernels before them slower (their loads queue behind the early
 // weight traffic). Not kept.
 // When the next kernel may start: no kernel triggers it early (griddepcontrol.launch_dependents);
 // it is scheduled as this one's blocks exit, still before this one's completion is processed.
-// Measured on an H200 (session 5, one call, two rounds, against the same code triggering right after
+// Measured on an H200 (v5, one call, two rounds, against the same code triggering right after
 // the wait as v3-v4 did): prefill 2048 tokens 22.9k -> 24.8k tokens/s, 128 tokens 7.17k -> 7.39k,
 // time to first token 12.05-12.10 -> 11.89-12.01 ms; decode 2.166 / 2.169 -> 2.199 / 2.184 ms per
 // token at 1k, 2.289 -> 2.296 at 32k. Early-triggered blocks of the next kernel sit on warp slots and

@@ -17,7 +17,7 @@
 //   once per token and block; the C . S reductions of 8 steps x 4 rows are done together (31
 //   shuffles instead of 160); y goes through shared memory and leaves in rows of 16.
 //   Why: the sequential kernel read those inputs from global memory on the critical path of every
-//   step; at 2048 tokens that was ~1 us per step, 50 ms of a 168 ms prompt on the H100 (session 3
+//   step; at 2048 tokens that was ~1 us per step, 50 ms of a 168 ms prompt on the H100 (v3
 //   profile). Bytes per prompt: T (2 G N + d_inner + H) 4 read (B/C rows once per (head, block)
 //   from L2), T d_inner 4 written, the state once.
 //   Shared memory: 2 buffers x TC x (2 N + 16 + 1) floats + TC x 18 floats, at most ~35 KB.
