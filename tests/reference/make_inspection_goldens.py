@@ -193,7 +193,7 @@ def inspect_model(model_dir, device):
             dt = F.softplus(dt_raw[L] + mixer.dt_bias.float())
             limit = getattr(mixer, "time_step_limit", None) or getattr(config, "time_step_limit", None)
             lo, hi = (float(limit[0]), float(limit[1])) if limit is not None else (0.0, math.inf)
-            floored[L], limited[L] = dt.clamp(min=float(mixer.time_step_min)), dt.clamp(min=lo, max=hi)
+            floored[L], limited[L] = dt.clamp(min=float(getattr(mixer, "time_step_min", config.time_step_min))), dt.clamp(min=lo, max=hi)
             mamba_dt.append({"layer": L, "dt": r7(dt.cpu().tolist()),
                              "dt_clamped": r7(limited[L].cpu().tolist())})
 
@@ -202,14 +202,17 @@ def inspect_model(model_dir, device):
         for L in mamba:
             mixer = layers[L].mixer
             H, P, N = mixer.num_heads, mixer.head_dim, mixer.ssm_state_size
-            scans = [scan_state(mixer, conv[L].float(), d) for d in (floored[L], limited[L])]
+            # The cross-check needs conv1d's output; HF's pure-PyTorch path may not call the module.
+            scans = [scan_state(mixer, conv[L].float(), d) for d in (floored[L], limited[L])] if L in conv else []
             state, where = found.get(L, (None, None))
             if state is None or state.numel() != H * P * N:  # fall back to the recurrence
                 print(f"WARNING {model_dir}: no usable cache state for layer {L}: "
                       f"{where} {None if state is None else tuple(state.shape)}", flush=True)
+                if not scans:
+                    continue
                 state, where = scans[0], "sequential recurrence (dt floored at time_step_min)"
             state = state.reshape(H, P, N)
-            err = min(((s - state).abs().max() / state.abs().max().clamp_min(1e-30)).item() for s in scans)
+            err = min(((s - state).abs().max() / state.abs().max().clamp_min(1e-30)).item() for s in scans) if scans else 0.0
             worst = max(worst, err)
             if err > 1e-4:
                 print(f"WARNING {model_dir}: layer {L}: the cached SSM state differs from the recurrence "
