@@ -14,6 +14,7 @@
 #include "logitscope/config.h"
 #include "logitscope/errors.h"
 #include "logitscope/events.h"
+#include "logitscope/inspect.h"
 #include "logitscope/model.h"
 #include "logitscope/sampling.h"
 #include "model/weights.h"
@@ -42,6 +43,7 @@ struct ForwardOptions {
   bool all_logits = false;        // keep logits of every fed token (else only the last)
   bool capture_routing = true;    // keep the routing of the last token
   bool lens_last = false;         // keep the logit lens of the last token (lens_logits)
+  bool capture_internals = false; // keep routers' scores, Mamba dt, attention weights of every row (internals)
 };
 
 // What the session asks of the distribution after the last fed token.
@@ -87,6 +89,12 @@ class Backend {
   virtual std::vector<float> lens_logits(BackendState& state) {
     (void)state;
     throw Error("the logit lens is not available on the " + device_name() + " backend yet");
+  }
+  // The internals of every row of the last forward that asked for them (capture_internals).
+  virtual PromptInternals internals(BackendState& state) {
+    (void)state;
+    throw Error("layer internals (router scores, Mamba dt, attention weights) are not available on the " +
+                device_name() + " backend yet");
   }
   // Summarises the last token's distribution and chooses the next token.
   virtual ChoiceResult choose(BackendState& state, const ChoiceRequest& request) = 0;

@@ -5,4 +5,5 @@ list(APPEND LOGITSCOPE_ENGINE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/compare.cpp
   ${CMAKE_CURRENT_LIST_DIR}/evaluate.cpp
   ${CMAKE_CURRENT_LIST_DIR}/lens.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/distribution.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/distribution.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/inspect.cpp)

@@ -14,7 +14,8 @@
 namespace logitscope::cpu {
 
 void attention_forward(ThreadPool& pool, const ModelConfig& c, const AttentionWeights& w, KvCache& cache,
-                       std::int64_t max_context, std::int64_t pos0, const float* u, std::int64_t T, float* out) {
+                       std::int64_t max_context, std::int64_t pos0, const float* u, std::int64_t T, float* out,
+                       AttentionCapture* capture) {
   const std::int64_t heads = c.num_attention_heads, kv_heads = c.num_key_value_heads, hd = c.head_dim;
   const std::int64_t q_dim = heads * hd, kv_dim = kv_heads * hd;
   std::vector<float> q(static_cast<std::size_t>(T * q_dim));   // [T, heads * head_dim]
@@ -38,6 +39,8 @@ void attention_forward(ThreadPool& pool, const ModelConfig& c, const AttentionWe
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const std::int64_t group = heads / kv_heads;
   std::vector<float> attn(static_cast<std::size_t>(T * q_dim));  // [T, heads * head_dim]
+  const std::int64_t span = pos0 + T;
+  if (capture) capture->weights.assign(static_cast<std::size_t>(heads * T * span), 0.0f);
   pool.parallel_for(heads * T, [&](std::int64_t i0, std::int64_t i1) {
     std::vector<float> scores(static_cast<std::size_t>(pos0 + T));
     for (std::int64_t i = i0; i < i1; ++i) {
@@ -59,6 +62,7 @@ void attention_forward(ThreadPool& pool, const ModelConfig& c, const AttentionWe
       std::fill_n(o, hd, 0.0f);
       for (std::int64_t s = 0; s < visible; ++s) {
         const float p = scores[s] / total;
+        if (capture) capture->weights[std::size_t((h * T + t) * span + s)] = p;
         for (std::int64_t d = 0; d < hd; ++d) o[d] += p * V[s * hd + d];
       }
     }

@@ -51,6 +51,7 @@ class CpuState : public BackendState {
   std::int64_t logit_rows = 0;
   std::vector<std::vector<RoutingSlice>> routing;  // [rows][moe layers] of the last forward
   std::vector<float> lens;                // [layers, vocab] logit lens of the last row (lens_last)
+  PromptInternals internals;              // of the last forward (capture_internals)
 };
 
 class CpuCheckpoint : public RecurrentCheckpoint {
@@ -121,6 +122,14 @@ class CpuBackend : public Backend {
     std::vector<std::vector<RoutingSlice>> routing(static_cast<std::size_t>(T));
     std::vector<RoutingSlice> layer_routing(static_cast<std::size_t>(T));
     std::vector<float> residuals;  // [layers, hidden]: the last row after every layer (lens_last)
+    const bool capture = options.capture_internals;
+    PromptInternals internals;
+    if (capture) {
+      internals.positions = T;
+      internals.experts = c.n_routed_experts;
+      internals.mamba_heads = c.mamba_num_heads;
+      internals.attention_heads = c.num_attention_heads;
+    }
 
     for (std::size_t l = 0; l < c.layers.size(); ++l) {
       if (stop.stop_requested()) throw Cancelled("cancelled during the forward pass");
@@ -129,20 +138,29 @@ class CpuBackend : public Backend {
       for (std::int64_t t = 0; t < T; ++t)
         cpu::rms_norm(h.data() + t * H, p.norm.data(), H, c.layer_norm_epsilon, normed.data() + t * H);
       switch (w.kind) {
-        case LayerKind::Mamba:
+        case LayerKind::Mamba: {
+          cpu::MambaCapture mc;
           cpu::mamba2_forward(pool_, c, w.mamba, p, state.mamba[l], normed.data(), T, state.fed > 0 && T == 1,
-                              mixed.data());
+                              mixed.data(), capture ? &mc : nullptr);
+          if (capture) internals.mambas.push_back({int(l), std::move(mc.dt), std::move(mc.state_norm)});
           break;
-        case LayerKind::Attention:
+        }
+        case LayerKind::Attention: {
+          cpu::AttentionCapture ac;
           cpu::attention_forward(pool_, c, w.attention, state.kv[l], state.max_context, state.fed, normed.data(), T,
-                                 mixed.data());
+                                 mixed.data(), capture && state.fed == 0 ? &ac : nullptr);
+          if (capture && state.fed == 0) internals.attentions.push_back({int(l), std::move(ac.weights)});
           break;
-        case LayerKind::Moe:
+        }
+        case LayerKind::Moe: {
+          cpu::RouterCapture rc;
           cpu::moe_forward(pool_, c, w.moe, p, static_cast<int>(l), normed.data(), T, mixed.data(),
-                           keep_routing_rows ? layer_routing.data() : nullptr);
-          if (keep_routing_rows)
+                           keep_routing_rows || capture ? layer_routing.data() : nullptr, capture ? &rc : nullptr);
+          if (capture) internals.routers.push_back({int(l), std::move(rc.scores), std::move(rc.selection)});
+          if (keep_routing_rows || capture)
             for (std::int64_t t = 0; t < T; ++t) routing[t].push_back(std::move(layer_routing[t]));
           break;
+        }
         case LayerKind::Mlp:
           cpu::feed_forward(pool_, w.mlp, H, normed.data(), T, mixed.data());
           break;
@@ -151,6 +169,10 @@ class CpuBackend : public Backend {
       if (options.lens_last) residuals.insert(residuals.end(), h.end() - H, h.end());
     }
     state.fed += T;
+    if (capture) {
+      internals.routing = routing;
+      state.internals = std::move(internals);
+    }
     state.lens.clear();
     if (options.lens_last) {
       const std::int64_t L = std::int64_t(c.layers.size());
@@ -176,6 +198,11 @@ class CpuBackend : public Backend {
   }
 
   std::vector<float> logits(BackendState& base) override { return static_cast<CpuState&>(base).logits; }
+  PromptInternals internals(BackendState& base) override {
+    auto& state = static_cast<CpuState&>(base);
+    if (state.internals.positions == 0) throw Error("no internals: run a forward with capture_internals first");
+    return state.internals;
+  }
   std::vector<float> lens_logits(BackendState& base) override {
     auto& state = static_cast<CpuState&>(base);
     if (state.lens.empty()) throw Error("no logit lens: run a forward with lens_last first");

@@ -42,16 +42,31 @@ struct KvCache {
 // u: [T, hidden] normed input; out: [T, hidden] mixer output (the residual add is the caller's).
 // `single_step`: one token continuing a cached state (the recurrent path); otherwise the chunked
 // path, where transformers 5.17 floors dt at time_step_min (its decode path does not).
+// What a forward can keep of a layer's inside, for the inspection views (null: nothing).
+struct MambaCapture {
+  std::vector<float> dt;          // [T, heads] softplus(dt_raw + dt_bias), before any clamp
+  std::vector<float> state_norm;  // [T, heads] L2 norm of the head's SSM state after each token
+};
+struct AttentionCapture {
+  std::vector<float> weights;     // [heads, T, pos0 + T] softmax over the visible positions (0 beyond)
+};
+struct RouterCapture {
+  std::vector<float> scores;      // [T, experts] sigmoid(router logits)
+  std::vector<float> selection;   // [T, experts] scores + correction bias (before group limiting)
+};
+
 void mamba2_forward(ThreadPool& pool, const ModelConfig& c, const MambaWeights& w, const PreparedLayer& p,
-                    MambaState& state, const float* u, std::int64_t T, bool single_step, float* out);
+                    MambaState& state, const float* u, std::int64_t T, bool single_step, float* out,
+                    MambaCapture* capture = nullptr);
 
 // pos0: position of the first of the T tokens; the cache holds positions [0, pos0).
 void attention_forward(ThreadPool& pool, const ModelConfig& c, const AttentionWeights& w, KvCache& cache,
-                       std::int64_t max_context, std::int64_t pos0, const float* u, std::int64_t T, float* out);
+                       std::int64_t max_context, std::int64_t pos0, const float* u, std::int64_t T, float* out,
+                       AttentionCapture* capture = nullptr);
 
 // routing: [T] slices to fill (or null).
 void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, const PreparedLayer& p, int layer_index,
-                 const float* u, std::int64_t T, float* out, RoutingSlice* routing);
+                 const float* u, std::int64_t T, float* out, RoutingSlice* routing, RouterCapture* capture = nullptr);
 
 // down(relu(up x)^2), x: [T, in], out: [T, in].
 void feed_forward(ThreadPool& pool, const FeedForwardWeights& w, std::int64_t in, const float* x, std::int64_t T,

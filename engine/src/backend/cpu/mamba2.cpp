@@ -18,7 +18,8 @@
 namespace logitscope::cpu {
 
 void mamba2_forward(ThreadPool& pool, const ModelConfig& c, const MambaWeights& w, const PreparedLayer& p,
-                    MambaState& state, const float* u, std::int64_t T, bool single_step, float* out) {
+                    MambaState& state, const float* u, std::int64_t T, bool single_step, float* out,
+                    MambaCapture* capture) {
   const std::int64_t H = c.hidden_size, d_inner = c.mamba_d_inner(), conv_dim = c.mamba_conv_dim();
   const std::int64_t proj = c.mamba_in_proj_dim(), heads = c.mamba_num_heads, head_dim = c.mamba_head_dim;
   const std::int64_t groups = c.n_groups, d_state = c.ssm_state_size, K = c.conv_kernel;
@@ -51,6 +52,10 @@ void mamba2_forward(ThreadPool& pool, const ModelConfig& c, const MambaWeights& 
   const float dt_min = static_cast<float>(single_step ? c.time_step_limit_min
                                                      : std::max(c.time_step_limit_min, c.time_step_min));
   const float dt_max = static_cast<float>(c.time_step_limit_max);
+  if (capture) {
+    capture->dt.assign(static_cast<std::size_t>(T * heads), 0.0f);
+    capture->state_norm.assign(static_cast<std::size_t>(T * heads), 0.0f);
+  }
   pool.parallel_for(heads, [&](std::int64_t h0, std::int64_t h1) {
     for (std::int64_t h = h0; h < h1; ++h) {
       const std::int64_t g = h / heads_per_group;
@@ -61,6 +66,7 @@ void mamba2_forward(ThreadPool& pool, const ModelConfig& c, const MambaWeights& 
         const float* B = row + d_inner + g * d_state;
         const float* C = row + d_inner + groups * d_state + g * d_state;
         float dt = softplus(zxbcdt[t * proj + d_inner + conv_dim + h] + p.dt_bias[h]);
+        if (capture) capture->dt[std::size_t(t * heads + h)] = dt;
         dt = std::min(std::max(dt, dt_min), dt_max);
         const float decay = std::exp(dt * p.A[h]);
         float* yt = y.data() + t * d_inner + h * head_dim;
@@ -73,6 +79,11 @@ void mamba2_forward(ThreadPool& pool, const ModelConfig& c, const MambaWeights& 
             acc += s[n] * C[n];
           }
           yt[i] = acc + p.D[h] * x[i];
+        }
+        if (capture) {
+          double norm = 0.0;
+          for (std::int64_t k = 0; k < head_dim * d_state; ++k) norm += double(S[k]) * S[k];
+          capture->state_norm[std::size_t(t * heads + h)] = float(std::sqrt(norm));
         }
       }
     }

@@ -82,7 +82,7 @@ Choice route(const ModelConfig& c, const PreparedLayer& p, const float* router_l
 }  // namespace
 
 void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, const PreparedLayer& p, int layer_index,
-                 const float* u, std::int64_t T, float* out, RoutingSlice* routing) {
+                 const float* u, std::int64_t T, float* out, RoutingSlice* routing, RouterCapture* capture) {
   const std::int64_t H = c.hidden_size, E = c.n_routed_experts;
   const std::int64_t expert_in = c.moe_latent_size > 0 ? c.moe_latent_size : H;
 
@@ -90,6 +90,14 @@ void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, co
   linear(pool, w.router, TensorView{}, u, T, router_logits.data());
   std::vector<Choice> choices;
   for (std::int64_t t = 0; t < T; ++t) choices.push_back(route(c, p, router_logits.data() + t * E));
+  if (capture) {
+    capture->scores.resize(static_cast<std::size_t>(T * E));
+    capture->selection.resize(static_cast<std::size_t>(T * E));
+    for (std::int64_t i = 0; i < T * E; ++i) {
+      capture->scores[std::size_t(i)] = 1.0f / (1.0f + std::exp(-router_logits[std::size_t(i)]));
+      capture->selection[std::size_t(i)] = capture->scores[std::size_t(i)] + p.correction_bias[std::size_t(i % E)];
+    }
+  }
 
   std::vector<float> expert_input;  // [T, expert_in]
   const float* x = u;

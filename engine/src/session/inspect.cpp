@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "logitscope/inspect.h"
+
+#include <cmath>
+
+#include "backend/backend.h"
+#include "logitscope/errors.h"
+
+namespace logitscope {
+
+PromptInternals inspect_prompt(const Model& model, std::span<const TokenId> ids) {
+  if (ids.empty()) throw Error("inspect needs at least one token");
+  if (std::int64_t(ids.size()) > model.max_context())
+    throw Error("inspect: " + std::to_string(ids.size()) + " tokens exceed the context the model was loaded with (" +
+                std::to_string(model.max_context()) + "; --max-context)");
+  const std::int64_t V = model.config().vocab_size;
+  for (TokenId id : ids)
+    if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+  Backend& backend = model.backend();
+  auto state = backend.create_state(model.max_context());
+  ForwardOptions options;
+  options.capture_internals = true;
+  options.capture_routing = false;
+  backend.forward(*state, ids, options);
+  return backend.internals(*state);
+}
+
+double router_entropy(const RouterInternals& router, int experts, std::int64_t pos) {
+  const float* s = router.scores.data() + pos * experts;
+  double total = 0.0;
+  for (int e = 0; e < experts; ++e) total += s[e];
+  double h = 0.0;
+  for (int e = 0; e < experts; ++e) {
+    const double p = s[e] / total;
+    if (p > 0.0) h -= p * std::log(p);
+  }
+  return h;
+}
+
+}  // namespace logitscope

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Layer internals against HF transformers (tests/reference/make_inspection_goldens.py, forward hooks
+// on the routers and Mamba in_proj, eager attention weights): every router's scores (sigmoid of its
+// logits) at every position, every Mamba layer's dt, every attention layer's weights.
+#include <QtTest>
+
+#include <cmath>
+
+#include "golden.h"
+#include "logitscope/errors.h"
+#include "logitscope/inspect.h"
+#include "logitscope/model.h"
+
+using namespace logitscope;
+
+class Inspect : public QObject {
+  Q_OBJECT
+ private slots:
+  void internals_match_transformers_data() {
+    QTest::addColumn<QString>("name");
+    for (const auto& name : logitscope::test::fixture_model_names())
+      if (std::filesystem::exists(logitscope::test::model_dir(name) / "inspect_golden.json"))
+        QTest::newRow(name.c_str()) << QString::fromStdString(name);
+  }
+  void internals_match_transformers() {
+    QFETCH(QString, name);
+    const auto gold = logitscope::test::read_json(logitscope::test::model_dir(name.toStdString()) / "inspect_golden.json");
+    LoadOptions o;
+    o.snapshot.model = logitscope::test::model_dir(name.toStdString()).string();
+    o.threads = 1;
+    o.max_context = 256;
+    o.load_tokenizer = false;
+    auto model = Model::load(o);
+    const auto ids = gold.at("prompt_ids").get<std::vector<TokenId>>();
+    const PromptInternals in = inspect_prompt(*model, ids);
+    const std::int64_t T = std::int64_t(ids.size());
+    QCOMPARE(in.positions, T);
+    double worst_router = 0.0, worst_dt = 0.0, worst_attention = 0.0;
+    QCOMPARE(in.routers.size(), gold.at("router").size());
+    for (std::size_t r = 0; r < in.routers.size(); ++r) {
+      const auto& ref = gold.at("router")[r];
+      QCOMPARE(in.routers[r].layer, ref.at("layer").get<int>());
+      for (std::int64_t t = 0; t < T; ++t)
+        for (int e = 0; e < in.experts; ++e) {
+          const double expected = 1.0 / (1.0 + std::exp(-ref.at("logits")[t][e].get<double>()));
+          worst_router = std::max(worst_router, std::fabs(expected - in.routers[r].scores[std::size_t(t * in.experts + e)]));
+        }
+    }
+    QCOMPARE(in.mambas.size(), gold.at("mamba_dt").size());
+    for (std::size_t m = 0; m < in.mambas.size(); ++m) {
+      const auto& ref = gold.at("mamba_dt")[m];
+      QCOMPARE(in.mambas[m].layer, ref.at("layer").get<int>());
+      for (std::int64_t t = 0; t < T; ++t)
+        for (int h = 0; h < in.mamba_heads; ++h)
+          worst_dt = std::max(worst_dt, std::fabs(ref.at("dt")[t][h].get<double>() - in.mambas[m].dt[std::size_t(t * in.mamba_heads + h)]));
+      for (float norm : in.mambas[m].state_norm) QVERIFY(std::isfinite(norm) && norm >= 0.0f);
+    }
+    QCOMPARE(in.attentions.size(), gold.at("attention").size());
+    for (std::size_t a = 0; a < in.attentions.size(); ++a) {
+      const auto& ref = gold.at("attention")[a];
+      QCOMPARE(in.attentions[a].layer, ref.at("layer").get<int>());
+      for (int h = 0; h < in.attention_heads; ++h)
+        for (std::int64_t t = 0; t < T; ++t)
+          for (std::int64_t s = 0; s < T; ++s)
+            worst_attention = std::max(worst_attention, std::fabs(ref.at("weights")[h][t][s].get<double>() -
+                                                                  in.attentions[a].weights[std::size_t((h * T + t) * T + s)]));
+    }
+    qInfo("%s: max |diff| router scores %.3g, Mamba dt %.3g, attention weights %.3g", qPrintable(name), worst_router, worst_dt,
+          worst_attention);
+    QVERIFY(worst_router < 1e-5);
+    QVERIFY(worst_dt < 1e-5);
+    QVERIFY(worst_attention < 1e-5);
+    // The routing recorded beside the scores carries the margins the views show.
+    QCOMPARE(std::int64_t(in.routing.size()), T);
+    for (const auto& slices : in.routing)
+      for (const auto& s : slices) QVERIFY(std::isfinite(s.margin) && s.margin >= 0.0f);
+  }
+
+  void cli_prints_every_layer_at_a_position() {
+    const auto r = logitscope::test::run_cli({"inspect", "--model", QString::fromStdString(logitscope::test::model_dir("tiny-every-kind").string()),
+                                              "--ids", "5,17,42,99", "--pos", "2", "--threads", "1"});
+    QVERIFY2(r.exit_code == 0, r.err.constData());
+    const auto j = nlohmann::json::parse(r.out.toStdString());
+    QCOMPARE(j["pos"].get<int>(), 2);
+    QCOMPARE(int(j["routers"].size()), 3);
+    for (const auto& router : j["routers"]) {
+      QCOMPARE(int(router["scores"].size()), 8);
+      QCOMPARE(int(router["experts"].size()), 2);
+      QVERIFY(router["margin"].get<double>() >= 0.0 && router["entropy"].get<double>() > 0.0);
+    }
+    for (const auto& a : j["attention"]) {
+      double total = 0.0;
+      for (const auto& w : a["mean"]) total += w.get<double>();
+      QVERIFY(std::fabs(total - 1.0) < 1e-5);  // position 2 attends over 3 positions
+      QCOMPARE(int(a["mean"].size()), 3);
+      QCOMPARE(int(a["heads"].size()), 4);
+      QCOMPARE(int(a["kv_groups"].size()), 2);
+    }
+    QCOMPARE(int(j["mamba"].size()), 3);
+    QCOMPARE(int(j["mamba"][0]["dt"].size()), 4);
+  }
+};
+
+QTEST_APPLESS_MAIN(Inspect)
+#include "test_inspect.moc"
