@@ -27,7 +27,7 @@ fi
 export QT_QPA_PLATFORM=offscreen LOGITSCOPE_NO_CLOSE_PROMPT=1 XDG_CONFIG_HOME=$OUT_DIR/config
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>&1 | tee "$OUT_DIR/gpu.txt"
 echo "=== the window, ${LOGITSCOPE_GPU_WINDOW_TOKENS:-1000} tokens"
-"$TEST" -maxwarnings 0 2>&1 | tee "$OUT_DIR/window.log" | grep -E "RESULT|loaded|status line|PASS|FAIL|SKIP"
+LOGITSCOPE_GPU_WINDOW_SHOT=$OUT_DIR/window.png "$TEST" -maxwarnings 0 2>&1 | tee "$OUT_DIR/window.log" | grep -E "RESULT|loaded|status line|PASS|FAIL|SKIP"
 status=${PIPESTATUS[0]}
 echo "=== bench, same card and shape"
 "$CLI" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 64 --prefill 128 --inspect 2>&1 | tee "$OUT_DIR/bench.log" \

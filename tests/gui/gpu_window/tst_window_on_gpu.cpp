@@ -6,6 +6,7 @@
 // tokens/s the window sustains, and how often each view redrew; prints one RESULT line for
 // tools/gpu_window.sh. Exit 77 without a CUDA build or a GPU.
 //   LOGITSCOPE_GPU_WINDOW_CONFIG  another config.json (e.g. a small fixture's, to try it anywhere)
+//   LOGITSCOPE_GPU_WINDOW_SHOT    also save a picture of the window at the end of the reply (PNG)
 #include <QApplication>
 #include <QDir>
 #include <QElapsedTimer>
@@ -136,6 +137,12 @@ class TestWindowOnGpu : public QObject {
     QVERIFY2(heartbeat.worst_cpu_ms() <= 50.0,
              qPrintable(QStringLiteral("the GUI thread worked %1 ms at a stretch").arg(heartbeat.worst_cpu_ms())));
     QVERIFY2(window.banner_text().isEmpty(), qPrintable(window.banner_text()));
+    // A picture of the window as it ends the reply (LOGITSCOPE_GPU_WINDOW_SHOT=file.png).
+    if (qEnvironmentVariableIsSet("LOGITSCOPE_GPU_WINDOW_SHOT")) {
+      window.store()->select(int(events.size()) - 1);
+      QTest::qWait(300);
+      QVERIFY(window.grab().save(qEnvironmentVariable("LOGITSCOPE_GPU_WINDOW_SHOT")));
+    }
     window.close();
   }
 };
