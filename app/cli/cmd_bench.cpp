@@ -16,7 +16,8 @@ namespace logitscope::cli {
 namespace {
 
 int run_bench(const std::vector<std::string>& words) {
-  const Args args(words, {"synthetic", "model", "context", "decode-tokens", "prefill", "seed", "profile", "timeline"},
+  const Args args(words, {"synthetic", "model", "format", "quantize", "context", "decode-tokens", "prefill", "seed", "profile",
+                                "timeline"},
                   {"inspect", "no-graphs"});
 #ifndef LOGITSCOPE_HAVE_CUDA
   (void)args;
@@ -32,6 +33,9 @@ int run_bench(const std::vector<std::string>& words) {
   o.model = args.get_or("model", "");
   if (o.synthetic_config.empty() == o.model.empty())
     throw Error("give exactly one of --synthetic CONFIG.json or --model M");
+  if (args.has("format") && args.has("quantize")) throw Error("give --format or --quantize, not both");
+  if (auto f = args.get("format")) o.format = parse_weight_format(*f);
+  if (auto f = args.get("quantize")) o.format = parse_weight_format(*f);
   o.context = args.get_int("context", o.context);
   o.decode_tokens = int(args.get_int("decode-tokens", o.decode_tokens));
   o.inspect = args.has("inspect");
@@ -49,7 +53,8 @@ int run_bench(const std::vector<std::string>& words) {
   const double gib = double(1ull << 30);
   std::printf("device                 %s\n", r.device.c_str());
   std::printf("model                  %s%s\n", o.synthetic_config.empty() ? o.model.c_str() : o.synthetic_config.c_str(),
-              o.synthetic_config.empty() ? "" : " (synthetic bf16 weights)");
+              o.synthetic_config.empty() ? "" : " (synthetic weights)");
+  std::printf("weights                %s\n", r.weight_format.c_str());
   std::printf("load                   %.1f s\n", r.load_s);
   std::printf("weights on device      %.2f GiB (+ workspace %.2f GiB)\n", r.weight_bytes / gib, r.workspace_bytes / gib);
   std::printf("copy bandwidth         %.0f GB/s (device-to-device, read + write)\n", r.copy_gbps);
@@ -110,14 +115,17 @@ int run_bench(const std::vector<std::string>& words) {
 const CommandRegistration registration{{
     "bench",
     "decode / prefill speed of the CUDA backend against the memory-bandwidth floor",
-    "usage: logitscope-cli bench (--synthetic CONFIG.json | --model M) [--context 1024] [--decode-tokens 64]\n"
-    "                            [--prefill 128,2048] [--inspect] [--seed 1] [--no-graphs] [--profile N]\n"
-    "                            [--timeline N]\n\n"
+    "usage: logitscope-cli bench (--synthetic CONFIG.json [--format bf16|fp8|nvfp4] | --model M [--quantize fp8|nvfp4])\n"
+    "                            [--context 1024] [--decode-tokens 64] [--prefill 128,2048] [--inspect] [--seed 1]\n"
+    "                            [--no-graphs] [--profile N] [--timeline N]\n\n"
     "Measures the device's copy bandwidth, then decode tokens/s at --context tokens of history (median\n"
     "of --decode-tokens steps of forward + greedy choose), prefill tokens/s per prompt length, time to\n"
     "first token (28-token prompt), bytes read per token, achieved GB/s, the fraction of the bandwidth\n"
     "floor, peak device memory and the card's name. --synthetic generates random (never zero) bf16\n"
-    "weights on the GPU from a config.json (e.g. tools/bench/configs/nemotron-3-nano-30b-a3b.json).\n"
+    "weights on the GPU from a config.json (e.g. tools/bench/configs/nemotron-3-nano-30b-a3b.json);\n"
+    "--format fp8|nvfp4 makes them FP8 or NVFP4 codes and scales instead, with the modules NVIDIA's NVFP4\n"
+    "checkpoint keeps in BF16 kept so (bytes per token and the floor follow). --quantize quantizes a\n"
+    "--model snapshot while loading.\n"
     "--inspect turns on top-k 20 and routing capture every token, to show their cost. --no-graphs launches\n"
     "every decode kernel from the host instead of replaying one CUDA graph. --profile N times each decode\n"
     "stage with events over N more tokens and prints a table (stage, calls, us, bytes, GB/s), and the same\n"

@@ -18,7 +18,7 @@ namespace {
 constexpr int kSkipped = 77;
 
 int run_check(const std::vector<std::string>& words) {
-  const Args args(words, {"model", "prompt-ids", "tolerance", "min-routing", "tie-margin", "greedy", "context", "cpu-threads"},
+  const Args args(words, {"model", "quantize", "prompt-ids", "tolerance", "min-routing", "tie-margin", "greedy", "context", "cpu-threads"},
                   {});
 #ifndef LOGITSCOPE_HAVE_CUDA
   (void)args;
@@ -31,6 +31,7 @@ int run_check(const std::vector<std::string>& words) {
   }
   cuda_tools::CheckOptions o;
   o.model = args.require("model");
+  if (auto q = args.get("quantize")) o.quantize = parse_weight_format(*q);
   if (auto ids = args.get("prompt-ids")) o.prompt = parse_id_list(*ids, "--prompt-ids");
   o.tolerance = args.get_double("tolerance", o.tolerance);
   o.min_routing = args.get_double("min-routing", o.min_routing);

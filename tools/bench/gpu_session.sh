@@ -4,8 +4,10 @@
 # repeatability pass), optionally under compute-sanitizer, then benchmarks the real
 # Nemotron-3-Nano-30B-A3B shape with synthetic weights: inspect off with the per-stage profile,
 # inspect on, graphs off, and an optional baseline binary in the same run. Logs go to $OUT (or ./out).
-#   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,bench,timeline,prefill,sanitize,hf] [BASELINE_CLI]
-# check: every fixture with its golden prompt and with a 100-token prompt; sanitize: compute-sanitizer
+#   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,bench,formats,timeline,prefill,sanitize,hf] [BASELINE_CLI]
+# check: every fixture (the quantized ones too) with its golden prompt and with a 100-token prompt,
+# and BF16 fixtures quantized on load; formats: the real shape with synthetic BF16, FP8 and NVFP4
+# weights (decode, prefill, per-stage profile; the baseline's BF16 beside them); sanitize: compute-sanitizer
 # memcheck, racecheck, initcheck and synccheck over prompt forwards and whole checks; prefill: prompt speeds per
 # prompt-experts mode (LOGITSCOPE_PROMPT_EXPERTS: auto, cublas, cublas_grouped) and the per-stage
 # prompt profile.
@@ -23,8 +25,9 @@ mkdir -p "$OUT"
 trap 'tar -C "$FINAL" -czf "$FINAL/logs.tgz" logs && rm -rf "$OUT"' EXIT
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 | tee "$OUT/gpu.txt"
 status=0
+FIXTURES=${FIXTURES:-$(ls -d tests/fixtures/models/*/ tests/fixtures/quantized/tiny-*/)}
 if [[ $WHAT == all || ,$WHAT, == *,check,* ]]; then
-  for dir in tests/fixtures/models/*/; do
+  for dir in $FIXTURES; do
     name=$(basename "$dir")
     echo "=== check $name"
     "$CLI" check --model "$dir" > "$OUT/check-$name.log" 2>&1
@@ -35,7 +38,7 @@ if [[ $WHAT == all || ,$WHAT, == *,check,* ]]; then
   done
   # Long prompts: two query tiles of the prompt attention and several staged chunks of the Mamba
   # scan; LOGITSCOPE_PROMPT_EXPERTS=cublas checks the host-grouped expert path (cards before 8.0).
-  for dir in tests/fixtures/models/*/; do
+  for dir in $FIXTURES; do
     name=$(basename "$dir")
     V=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['vocab_size'])" "$dir/config.json")
     ids=$(python3 -c "import sys; V=int(sys.argv[1]); print(','.join(str(3 + (i * 7919 + 13) % (V - 3)) for i in range(100)))" "$V")
@@ -45,6 +48,17 @@ if [[ $WHAT == all || ,$WHAT, == *,check,* ]]; then
         > "$OUT/check-long-$mode-$name.log" 2>&1
       rc=$?
       grep -E "^(prefill|decode):|routing agreement|FAIL|PASS|error" "$OUT/check-long-$mode-$name.log" | head -8
+      echo "exit $rc"
+      [[ $rc -ne 0 ]] && status=1
+    done
+  done
+  # BF16 / F32 snapshots quantized on load: both backends quantize them the same way.
+  for name in tiny-default-init tiny-latent-biases-bf16; do
+    for format in fp8 nvfp4; do
+      echo "=== check $name --quantize $format"
+      "$CLI" check --model tests/fixtures/models/$name --quantize $format > "$OUT/check-$format-$name.log" 2>&1
+      rc=$?
+      grep -E "^(prefill|decode):|greedy|routing agreement|FAIL|PASS|error" "$OUT/check-$format-$name.log" | head -8
       echo "exit $rc"
       [[ $rc -ne 0 ]] && status=1
     done
@@ -125,6 +139,22 @@ if [[ $WHAT == all || ,$WHAT, == *,bench,* ]]; then
     "$BASE" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 2>&1 | tee "$OUT/bench-base.log" \
       | grep -E "device|copy|decode |floor|prefill|first"
   fi
+fi
+if [[ $WHAT == all || ,$WHAT, == *,formats,* ]]; then
+  # The weight formats at the real shape, one after the other on this card (synthetic weights: FP8 /
+  # NVFP4 codes and scales with NVIDIA's NVFP4 exclusions kept in BF16).
+  CONFIG=tools/bench/configs/nemotron-3-nano-30b-a3b.json
+  if [[ -n $BASE ]]; then
+    echo "=== baseline bench (BF16)"
+    "$BASE" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 48 --prefill 128,2048 2>&1 \
+      | tee "$OUT/formats-base.log" | grep -E "device|copy|bytes per|decode |floor|prefill|first|peak"
+  fi
+  for format in ${FORMATS:-bf16 fp8 nvfp4}; do
+    echo "=== bench --format $format"
+    "$CLI" bench --synthetic "$CONFIG" --format $format --context 1024 --decode-tokens 48 --prefill 128,2048 \
+      --profile ${PROFILE_TOKENS:-4} 2>&1 | tee "$OUT/formats-$format.log" \
+      | grep -E "device|weights|copy|bytes per|decode |achieved|floor|prefill|first|peak|^mamba|^moe|^attn|^lm_head|^total"
+  done
 fi
 if [[ $WHAT == all || ,$WHAT, == *,timeline,* ]]; then
   # Where a graph replay's time goes, stage by stage, from the kernels' own start stamps: needs a

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "logitscope/quantization.h"
+
 namespace logitscope::cuda_tools {
 
 // Number of CUDA devices usable now (0 without a driver or a GPU).
@@ -16,6 +18,7 @@ bool timeline_available();
 
 struct CheckOptions {
   std::string model;                 // snapshot folder or hub id
+  WeightFormat quantize = WeightFormat::Bf16;  // fp8 / nvfp4: both backends load it quantized on load
   std::vector<std::int32_t> prompt;  // empty: golden.json's prompt_ids, else a fixed pseudo-random prompt
   double tolerance = 0.03;           // max relative L2 error of a logit row (bf16 weights vs fp32)
   double min_routing = 0.95;         // fraction of (position, layer) expert sets that must match
@@ -70,6 +73,8 @@ CheckReport run_check(const CheckOptions& options);
 struct BenchOptions {
   std::string synthetic_config;      // config.json for random weights on the GPU, or
   std::string model;                 // a snapshot to load
+  WeightFormat format = WeightFormat::Bf16;  // fp8 / nvfp4: synthetic weights in that format, or the
+                                     // snapshot quantized on load (--quantize)
   std::int64_t context = 1024;       // tokens in the cache while decode is timed
   int decode_tokens = 64;
   bool inspect = false;              // top-k 20 + routing copied back every token
@@ -94,6 +99,7 @@ struct KernelRow {
 
 struct BenchReport {
   std::string device;
+  std::string weight_format;         // "NVFP4 + BF16" ... as the matrices are stored
   double copy_gbps = 0.0;            // device-to-device copy, read + write bytes
   std::uint64_t weight_bytes = 0, workspace_bytes = 0;
   std::uint64_t bytes_per_token = 0; // weights of one decoded token + state r/w + KV at `context`

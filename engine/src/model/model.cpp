@@ -66,13 +66,14 @@ void load_synthetic(const LoadOptions& options, ModelInfo& info, std::unique_ptr
                 ") are made on the GPU: use the CUDA backend (--backend cuda)");
   info.snapshot_dir = options.synthetic_config.parent_path();
   info.config = load_model_config(options.synthetic_config);
+  if (options.quantize != WeightFormat::Bf16) info.config.quantization = quantization_on_load(info.config, options.quantize);
   info.backend = BackendKind::Cuda;
 #ifdef LOGITSCOPE_HAVE_CUDA
   backend = make_cuda_backend_synthetic(info.config, options.synthetic_seed, options.max_context);
   const cuda::CudaBackendStats stats = cuda::cuda_backend_stats(*backend);
   info.weight_bytes = stats.weight_bytes;
   info.decode_bytes_per_token = stats.decode_weight_bytes;
-  info.weight_format = "BF16, synthetic";
+  info.weight_format = stats.weight_format + ", synthetic";
 #else
   (void)backend;
   throw Error("this build has no CUDA backend (configure with -DLOGITSCOPE_CUDA=ON where nvcc is installed)");

@@ -189,16 +189,21 @@ std::vector<LinearRef> model_linears(const ModelConfig& c, ModelWeights& w) {
   return out;
 }
 
+QuantizationConfig quantization_on_load(const ModelConfig& c, WeightFormat format, const std::string& prefix) {
+  QuantizationConfig q;
+  q.algo = format == WeightFormat::Nvfp4 ? "NVFP4" : "FP8";
+  q.exclude = default_quantization_exclusions(c, format, prefix);
+  q.source = "quantized on load";
+  q.producer = "logitscope";
+  return q;
+}
+
 void quantize_weights_on_load(ModelConfig& c, ModelWeights& w, WeightFormat format) {
   if (format == WeightFormat::Bf16) return;
   if (c.quantization.quantized())
     throw Error("this checkpoint is already " + c.quantization.describe() + " (" + c.quantization.source +
                 "): --quantize is for BF16/F32 snapshots");
-  QuantizationConfig q;
-  q.algo = format == WeightFormat::Nvfp4 ? "NVFP4" : "FP8";
-  q.exclude = default_quantization_exclusions(c, format, checkpoint_prefix(w));
-  q.source = "quantized on load";
-  q.producer = "logitscope";
+  QuantizationConfig q = quantization_on_load(c, format, checkpoint_prefix(w));
   std::vector<float> row_major;
   for (const LinearRef& linear : model_linears(c, w)) {
     if (q.excluded(linear.module)) continue;

@@ -51,6 +51,10 @@ struct LinearRef {
 };
 std::vector<LinearRef> model_linears(const ModelConfig& config, ModelWeights& weights);
 
+// The declaration of quantizing `c` to `format` on load (ModelOpt's per-tensor FP8 or NVFP4, the
+// default exclusions under `prefix`); synthetic weights take it to be generated in that format.
+QuantizationConfig quantization_on_load(const ModelConfig& c, WeightFormat format, const std::string& prefix = "backbone.");
+
 // Quantizes the bound weights of an unquantized snapshot in memory: every Linear that
 // default_quantization_exclusions keeps is replaced by a view of owned quantized bytes (the BF16
 // copy is no longer referenced), and `config.quantization` declares what was done.

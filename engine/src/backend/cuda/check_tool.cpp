@@ -108,6 +108,7 @@ CheckReport run_check(const CheckOptions& o) {
   lo.snapshot.model = o.model;
   lo.max_context = o.max_context;
   lo.load_tokenizer = false;
+  lo.quantize = o.quantize;
   lo.backend = BackendKind::Cpu;
   // One CPU thread: the reference's thread pool can hand a worker a stale chunk size between two
   // parallel_for calls (seen as run-to-run differences in v2, see docs/cuda-notes.md); with

@@ -19,9 +19,10 @@ namespace logitscope::cuda {
 namespace {
 std::atomic<std::uint64_t> g_state_uid{0};
 
-// Byte count of a decode matrix-vector product: weights once, x, y written (and read when accumulating).
-std::uint64_t gemv_bytes(std::int64_t rows, std::int64_t cols, bool acc) {
-  return std::uint64_t(rows) * cols * 2 + std::uint64_t(cols) * 2 + std::uint64_t(rows) * 4 * (acc ? 2 : 1);
+// Byte count of a decode matrix-vector product: weights once (as stored), x, y written (and read
+// when accumulating).
+std::uint64_t gemv_bytes(const DLinear& L, bool acc) {
+  return L.weight_bytes() + std::uint64_t(L.cols) * 2 + std::uint64_t(L.rows) * 4 * (acc ? 2 : 1);
 }
 }  // namespace
 
@@ -62,7 +63,7 @@ CudaBackend::CudaBackend(DeviceModel model, std::int64_t max_context)
   configure_experts_grouped();
   configure_attention_prompt();
   configure_attention_decode_mma();
-  ws_ = allocate_workspace(model_.cfg, max_context, false);
+  ws_ = allocate_workspace(model_.cfg, max_context, model_.max_dequant_elems, false);
   LS_CUBLAS(cublasSetWorkspace(cublas_, ws_.cublas_ws, kCublasWorkspaceBytes));
   LS_CUDA(cudaEventCreateWithFlags(&step_copied_, cudaEventDisableTiming));
   LS_CUDA(cudaEventRecord(step_copied_, stream_));
@@ -138,12 +139,20 @@ std::unique_ptr<BackendState> CudaBackend::create_state(std::int64_t max_context
 
 void CudaBackend::linear(const DLinear& L, const bf16* x, int T, float* y, bool accumulate) {
   if (T == 1) {
-    gemv_bf16(L.w, L.b, x, y, L.rows, L.cols, accumulate, stream_);
+    if (L.quantized()) gemv_quant(L.q, L.b, x, y, L.rows, L.cols, accumulate, stream_);
+    else gemv_bf16(L.w, L.b, x, y, L.rows, L.cols, accumulate, stream_);
     return;
   }
+  // A quantized matrix is dequantized (exactly, its global scale left for alpha) into the workspace
+  // tile, one matrix at a time, for the tensor-core product.
+  const bf16* W = L.w;
+  if (L.quantized()) {
+    dequantize_bf16(L.q, L.rows, L.cols, ws_.dequant, stream_);
+    W = ws_.dequant;
+  }
   // Row-major y[T, rows] = x[T, cols] W[rows, cols]^T, i.e. column-major y^T = W^T(op T) x^T.
-  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
-  LS_CUBLAS(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, L.rows, T, L.cols, &alpha, L.w, CUDA_R_16BF, L.cols, x,
+  const float alpha = L.quantized() ? L.q.global_host : 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  LS_CUBLAS(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, L.rows, T, L.cols, &alpha, W, CUDA_R_16BF, L.cols, x,
                          CUDA_R_16BF, L.cols, &beta, y, CUDA_R_32F, L.rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
   if (L.b) add_bias_rows(y, L.b, T, L.rows, stream_);
 }
@@ -159,14 +168,18 @@ void CudaBackend::mamba(const DLayer& L, CudaState& st, int T) {
   const int d_inner = int(c.mamba_d_inner()), conv_dim = int(c.mamba_conv_dim()), in_dim = int(c.mamba_in_proj_dim());
   const std::uint64_t state = std::uint64_t(c.mamba_num_heads) * c.mamba_head_dim * c.ssm_state_size * 4;
   const std::uint64_t conv_bytes = std::uint64_t(conv_dim) * (8 + 4 * c.conv_kernel + 4 * (c.conv_kernel - 1));
-  if (T == 1 && c.conv_kernel >= 2 && c.conv_kernel <= kMaxConvTaps &&
-      gemv_vectorised(L.in_proj.w, ws_.normed, L.in_proj.cols)) {
+  const bool fused_conv_ok = L.in_proj.quantized() ? gemv_quant_vectorised(L.in_proj.q, ws_.normed, L.in_proj.cols)
+                                                    : gemv_vectorised(L.in_proj.w, ws_.normed, L.in_proj.cols);
+  if (T == 1 && c.conv_kernel >= 2 && c.conv_kernel <= kMaxConvTaps && fused_conv_ok) {
     // Decode: the in_proj rows that are xBC channels run their conv step in the product's epilogue.
-    mark("mamba.in_proj+conv", gemv_bytes(in_dim, L.in_proj.cols, false) + conv_bytes);
+    mark("mamba.in_proj+conv", gemv_bytes(L.in_proj, false) + conv_bytes);
     const ConvStep step{c.conv_kernel, d_inner, conv_dim, L.conv_w, L.conv_b, st.conv[L.slot], ws_.xbc};
-    gemv_bf16(L.in_proj.w, L.in_proj.b, ws_.normed, ws_.proj, in_dim, L.in_proj.cols, false, stream_, step);
+    if (L.in_proj.quantized())
+      gemv_quant(L.in_proj.q, L.in_proj.b, ws_.normed, ws_.proj, in_dim, L.in_proj.cols, false, stream_, step);
+    else
+      gemv_bf16(L.in_proj.w, L.in_proj.b, ws_.normed, ws_.proj, in_dim, L.in_proj.cols, false, stream_, step);
   } else {
-    mark("mamba.in_proj", gemv_bytes(in_dim, L.in_proj.cols, false));
+    mark("mamba.in_proj", gemv_bytes(L.in_proj, false));
     linear(L.in_proj, ws_.normed, T, ws_.proj, false);  // zxbcdt [T, in_dim]
     mark("mamba.conv", conv_bytes);
     mamba_conv(ws_.proj, in_dim, d_inner, conv_dim, c.conv_kernel, L.conv_w, L.conv_b, st.conv[L.slot], T, ws_.xbc,
@@ -184,16 +197,17 @@ void CudaBackend::mamba(const DLayer& L, CudaState& st, int T) {
   mark("mamba.gated_norm", std::uint64_t(d_inner) * 14);
   gated_rmsnorm(ws_.y, ws_.proj, in_dim, L.gated_norm, T, d_inner, d_inner / c.n_groups, float(c.layer_norm_epsilon),
                 ws_.act, stream_);
-  mark("mamba.out_proj", gemv_bytes(L.out_proj.rows, L.out_proj.cols, true));
+  mark("mamba.out_proj", gemv_bytes(L.out_proj, true));
   linear(L.out_proj, ws_.act, T, ws_.resid, true);
 }
 
 void CudaBackend::attention_layer(const DLayer& L, CudaState& st, int T, const int* pos_dev) {
   const ModelConfig& c = model_.cfg;
   const std::uint64_t kv_row = std::uint64_t(c.num_key_value_heads) * c.head_dim;
-  mark("attn.qkv", gemv_bytes(L.qkv.rows, L.qkv.cols, false));
+  mark("attn.qkv", gemv_bytes(L.qkv, false));
   linear(L.qkv, ws_.normed, T, ws_.proj, false);  // [T, (H + 2 KV) hd]
-  AttnParams p{c.num_attention_heads, c.num_key_value_heads, c.head_dim, int(st.max_context), int(st.fed), pos_dev};
+  AttnParams p{c.num_attention_heads, c.num_key_value_heads, c.head_dim, int(st.max_context), int(st.fed), pos_dev,
+               L.k_scale, L.v_scale};
   mark("attn.kv_append", kv_row * 2 * 6);
   kv_append(ws_.proj, T, p, st.kcache[L.slot], st.vcache[L.slot], stream_);
   mark("attn.attention", kv_row * 2 * 2 * std::uint64_t(st.fed + 1) + std::uint64_t(c.num_attention_heads) * c.head_dim * 6);
@@ -201,7 +215,7 @@ void CudaBackend::attention_layer(const DLayer& L, CudaState& st, int T, const i
     attention_decode(ws_.proj, p, st.kcache[L.slot], st.vcache[L.slot], ws_.attn_part, ws_.act, stream_);
   else
     attention(ws_.proj, T, p, st.kcache[L.slot], st.vcache[L.slot], ws_.act, stream_);
-  mark("attn.o_proj", gemv_bytes(L.o.rows, L.o.cols, true));
+  mark("attn.o_proj", gemv_bytes(L.o, true));
   linear(L.o, ws_.act, T, ws_.resid, true);
 }
 
@@ -212,8 +226,8 @@ void CudaBackend::final_logits(CudaState& st, int T, bool all_logits) {
   if (!all_logits) {
     mark("final.norm", std::uint64_t(hid) * 10);
     rmsnorm(ws_.resid + std::int64_t(T - 1) * hid, model_.norm_f, eps, 1, hid, ws_.normed, stream_);
-    mark("lm_head", gemv_bytes(V, hid, false));
-    gemv_bf16(model_.lm_head.w, nullptr, ws_.normed, st.last_logits, V, hid, false, stream_);
+    mark("lm_head", gemv_bytes(model_.lm_head, false));
+    linear(model_.lm_head, ws_.normed, 1, st.last_logits, false);
     return;
   }
   rmsnorm(ws_.resid, model_.norm_f, eps, T, hid, ws_.normed, stream_);
@@ -244,7 +258,7 @@ void CudaBackend::run_chunk(CudaState& st, int T, bool capture_routing, const in
       case LayerKind::Attention: attention_layer(L, st, T, pos_dev); break;
       case LayerKind::Moe: moe(L, st, T, capture_routing); break;
       case LayerKind::Mlp:
-        mark("mlp", gemv_bytes(L.mlp.up.rows, L.mlp.up.cols, false) + gemv_bytes(L.mlp.down.rows, L.mlp.down.cols, true));
+        mark("mlp", gemv_bytes(L.mlp.up, false) + gemv_bytes(L.mlp.down, true));
         ffn(L.mlp, ws_.normed, T, ws_.resid);
         break;
     }
@@ -520,6 +534,7 @@ CudaBackendStats CudaBackend::stats() const {
                       std::uint64_t(c.mamba_num_heads) * c.mamba_head_dim * c.ssm_state_size * 4);
   s.kv_bytes_per_position = 2ull * c.count(LayerKind::Attention) * c.num_key_value_heads * c.head_dim * 2;
   s.device_name = device_name_;
+  s.weight_format = model_.format;
   return s;
 }
 

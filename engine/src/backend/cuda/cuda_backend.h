@@ -20,6 +20,7 @@ struct CudaBackendStats {
   std::uint64_t state_rw_bytes = 0;         // Mamba conv + SSM state read + written per token
   std::uint64_t kv_bytes_per_position = 0;  // K + V of all attention layers for one position
   std::string device_name;
+  std::string weight_format;                // "BF16", "NVFP4 + BF16", ... (how the matrices are stored)
 };
 
 // One decode stage in profile mode: events around each launch, summed over the profiled tokens.

@@ -60,6 +60,7 @@ struct Workspace {
   bf16* shared_act = nullptr;   // [shared width] ... relu^2
   float* shared_out = nullptr;  // [hidden] ... down products, added by experts_down_decode
   int hstride = 0;
+  bf16* dequant = nullptr;      // [largest quantized dense matrix] its bf16 tile for a prompt chunk's cuBLAS product
   void* cublas_ws = nullptr;    // [kCublasWorkspaceBytes] cuBLAS's workspace, ours so it never allocates mid-run
   float* attn_part = nullptr;   // [H, kAttnMaxSplits, hd + 2] decode attention partials
   float* logits = nullptr;      // [logit_rows, vocab]
@@ -139,7 +140,7 @@ class CudaBackend final : public Backend {
   DeviceModel& model() { return model_; }
   // Bytes create_state(max_context) allocates.
   static std::uint64_t state_bytes(const ModelConfig& cfg, std::int64_t max_context);
-  static std::uint64_t workspace_bytes(const ModelConfig& cfg, std::int64_t max_context);
+  static std::uint64_t workspace_bytes(const ModelConfig& cfg, std::int64_t max_context, std::int64_t dequant_elems = 0);
 
  private:
   // ids_dev [T] token ids, pos_dev: the first token's position in device memory (decode) or null.
@@ -231,7 +232,8 @@ CudaBackend& as_cuda(Backend& backend);
 const CudaBackend& as_cuda(const Backend& backend);
 
 // Allocates the workspace (layout computed from the config) on the device and pinned host.
-Workspace allocate_workspace(const ModelConfig& cfg, std::int64_t max_context, bool sizing_only);
+Workspace allocate_workspace(const ModelConfig& cfg, std::int64_t max_context, std::int64_t dequant_elems,
+                             bool sizing_only);
 void free_workspace(Workspace& ws);
 
 }  // namespace logitscope::cuda

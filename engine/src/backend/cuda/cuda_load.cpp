@@ -9,6 +9,7 @@
 
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/cuda_backend_impl.h"
+#include "backend/cuda/kernels/launch.cuh"
 #include "model/weights.h"
 
 namespace logitscope::cuda {
@@ -38,7 +39,8 @@ class WsArena {
   std::uint64_t off_ = 0;
 };
 
-void layout_workspace(const ModelConfig& c, std::int64_t max_context, char* base, Workspace& w) {
+void layout_workspace(const ModelConfig& c, std::int64_t max_context, std::int64_t dequant_elems, char* base,
+                      Workspace& w) {
   WsArena a(base);
   const std::int64_t R = std::max<std::int64_t>(1, std::min<std::int64_t>(2048, max_context));
   const std::int64_t hid = c.hidden_size, V = c.vocab_size, k = std::max(1, c.num_experts_per_tok);
@@ -91,17 +93,19 @@ void layout_workspace(const ModelConfig& c, std::int64_t max_context, char* base
   w.cand_ids = a.take<int>(kCandidates);
   w.cand_vals = a.take<float>(kCandidates);
   w.stats = a.take<float>(4);
+  w.dequant = a.take<bf16>(dequant_elems);
   w.bytes = a.size();
 }
 
 }  // namespace
 
-Workspace allocate_workspace(const ModelConfig& cfg, std::int64_t max_context, bool sizing_only) {
+Workspace allocate_workspace(const ModelConfig& cfg, std::int64_t max_context, std::int64_t dequant_elems,
+                             bool sizing_only) {
   Workspace w;
-  layout_workspace(cfg, max_context, nullptr, w);
+  layout_workspace(cfg, max_context, dequant_elems, nullptr, w);
   if (sizing_only) return w;
   LS_CUDA(cudaMalloc(&w.base, w.bytes));
-  layout_workspace(cfg, max_context, static_cast<char*>(w.base), w);
+  layout_workspace(cfg, max_context, dequant_elems, static_cast<char*>(w.base), w);
   const std::size_t n = std::size_t(w.rows) * std::max(1, cfg.num_experts_per_tok);
   LS_CUDA(cudaMallocHost(reinterpret_cast<void**>(&w.h_ids), std::size_t(w.rows) * 4));
   LS_CUDA(cudaMallocHost(reinterpret_cast<void**>(&w.h_topk), n * 4));
@@ -122,8 +126,8 @@ void free_workspace(Workspace& w) {
   w = Workspace{};
 }
 
-std::uint64_t CudaBackend::workspace_bytes(const ModelConfig& cfg, std::int64_t max_context) {
-  return allocate_workspace(cfg, max_context, true).bytes;
+std::uint64_t CudaBackend::workspace_bytes(const ModelConfig& cfg, std::int64_t max_context, std::int64_t dequant_elems) {
+  return allocate_workspace(cfg, max_context, dequant_elems, true).bytes;
 }
 
 namespace {
@@ -132,14 +136,15 @@ constexpr std::uint64_t kStagingBytes = 64ull << 20;   // per staging buffer (tw
 constexpr std::uint64_t kMarginBytes = 768ull << 20;   // CUDA context, cuBLAS workspace, fragmentation
 
 // Refuses (before allocating anything) a model that will not fit, saying what it needs.
-void check_fits(const ModelConfig& cfg, std::uint64_t arena, std::int64_t max_context, bool staging) {
+void check_fits(const ModelConfig& cfg, std::uint64_t arena, std::int64_t dequant_elems, std::int64_t max_context,
+                bool staging) {
   int dev = 0;
   LS_CUDA(cudaGetDevice(&dev));
   cudaDeviceProp prop{};
   LS_CUDA(cudaGetDeviceProperties(&prop, dev));
   std::size_t free_b = 0, total_b = 0;
   LS_CUDA(cudaMemGetInfo(&free_b, &total_b));
-  const std::uint64_t ws = CudaBackend::workspace_bytes(cfg, max_context);
+  const std::uint64_t ws = CudaBackend::workspace_bytes(cfg, max_context, dequant_elems);
   const std::uint64_t state = CudaBackend::state_bytes(cfg, max_context);
   const std::uint64_t need = arena + ws + state + (staging ? 2 * kStagingBytes : 0) + kMarginBytes;
   if (need > free_b) {
@@ -152,9 +157,25 @@ void check_fits(const ModelConfig& cfg, std::uint64_t arena, std::int64_t max_co
 
 int dtype_code(DType d) { return d == DType::F32 ? 0 : d == DType::F16 ? 1 : 2; }
 
+// Synthetic fills and constants: made on the device, nothing read from a file.
+void fill_on_device(const UploadJob& j, std::uint64_t seed, cudaStream_t stream) {
+  switch (j.kind) {
+    case UploadJob::Kind::Constant:
+      fill_random_f32(static_cast<float*>(j.dst), j.count, seed, 0.0f, j.offset, stream);
+      break;
+    case UploadJob::Kind::Codes:
+      fill_random_codes(static_cast<std::uint8_t*>(j.dst), j.count, seed, j.e4m3, stream);
+      break;
+    default:
+      if (j.dst_bf16) fill_random_bf16(static_cast<bf16*>(j.dst), j.count, seed, j.scale, stream);
+      else fill_random_f32(static_cast<float*>(j.dst), j.count, seed, j.scale, j.offset, stream);
+  }
+}
+
 void upload(const std::vector<UploadJob>& jobs, cudaStream_t stream, const ProgressFn& progress) {
   std::uint64_t total = 0, done = 0;
-  for (const auto& j : jobs) total += j.src->nbytes;
+  for (const auto& j : jobs)
+    if (j.src) total += j.src->nbytes;
   void* pinned[2] = {nullptr, nullptr};
   void* scratch[2] = {nullptr, nullptr};
   cudaEvent_t ev[2] = {nullptr, nullptr};
@@ -176,10 +197,21 @@ void upload(const std::vector<UploadJob>& jobs, cudaStream_t stream, const Progr
     int buf = 0;
     if (progress && !progress({"weights", 0, total})) throw Cancelled("load cancelled");
     for (const auto& j : jobs) {
+      if (!j.src) {  // constants (a per-channel checkpoint's unit global scale)
+        fill_on_device(j, 0, stream);
+        continue;
+      }
       const TensorView& t = *j.src;
-      const std::size_t es = dtype_size(t.dtype);
-      const bool same = (j.dst_bf16 && t.dtype == DType::BF16) || (!j.dst_bf16 && t.dtype == DType::F32);
-      const std::size_t ds = j.dst_bf16 ? 2 : 4;
+      const bool bytes_as_stored = j.kind == UploadJob::Kind::Bytes;
+      const std::size_t es = bytes_as_stored ? 1 : dtype_size(t.dtype);
+      const bool same = bytes_as_stored || (j.dst_bf16 && t.dtype == DType::BF16) || (!j.dst_bf16 && t.dtype == DType::F32);
+      const std::size_t ds = bytes_as_stored ? 1 : j.dst_bf16 ? 2 : 4;
+      if (bytes_as_stored && std::int64_t(t.nbytes) != j.count)
+        throw Error("tensor " + t.name + " in " + t.file + " holds " + std::to_string(t.nbytes) + " bytes, " +
+                    std::to_string(j.count) + " expected");
+      if (!same && t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
+        throw Error("tensor " + t.name + " in " + t.file + " is " + t.dtype_name +
+                    ": the CUDA backend reads it as F32, F16 or BF16 here");
       const std::int64_t per_chunk = std::int64_t(kStagingBytes / es);
       for (std::int64_t e0 = 0; e0 < j.count; e0 += per_chunk) {
         const std::int64_t n = std::min(per_chunk, j.count - e0);
@@ -255,15 +287,15 @@ namespace logitscope {
 std::unique_ptr<Backend> make_cuda_backend(const ModelConfig& config, const ModelWeights& weights,
                                            std::int64_t max_context, const ProgressFn& progress) {
   using namespace cuda;
-  if (config.quantization.quantized())
-    throw Error("this checkpoint is " + config.quantization.describe() + " (" + config.quantization.source +
-                "): the CUDA backend does not read quantized weights yet; use --backend cpu");
   ensure_supported_shape(config);
   ensure_device();
+  if (config.quantization.quantized() && !tensor_core_kernels_supported())
+    throw Error("quantized checkpoints (" + config.quantization.describe() +
+                ") need compute capability 8.0 or newer on the CUDA backend; use --backend cpu");
   DeviceModel model;
   std::vector<UploadJob> jobs;
   const std::uint64_t arena = layout_model(config, &weights, nullptr, model, jobs);
-  check_fits(config, arena, max_context, true);
+  check_fits(config, arena, model.max_dequant_elems, max_context, true);
   void* base = nullptr;
   LS_CUDA(cudaMalloc(&base, arena));
   jobs.clear();
@@ -289,7 +321,7 @@ std::unique_ptr<Backend> make_cuda_backend_synthetic(const ModelConfig& config, 
   DeviceModel model;
   std::vector<UploadJob> jobs;
   const std::uint64_t arena = layout_model(config, nullptr, nullptr, model, jobs);
-  check_fits(config, arena, max_context, false);
+  check_fits(config, arena, model.max_dequant_elems, max_context, false);
   void* base = nullptr;
   LS_CUDA(cudaMalloc(&base, arena));
   jobs.clear();
@@ -300,8 +332,7 @@ std::unique_ptr<Backend> make_cuda_backend_synthetic(const ModelConfig& config, 
   std::uint64_t i = 0;
   for (const auto& j : jobs) {
     const std::uint64_t s = seed * 0x100000001B3ull + (++i) * 0x9E3779B97F4A7C15ull;
-    if (j.dst_bf16) fill_random_bf16(static_cast<bf16*>(j.dst), j.count, s, j.scale, backend->stream());
-    else fill_random_f32(static_cast<float*>(j.dst), j.count, s, j.scale, j.offset, backend->stream());
+    fill_on_device(j, s, backend->stream());
   }
   LS_CUDA(cudaStreamSynchronize(backend->stream()));
   return backend;

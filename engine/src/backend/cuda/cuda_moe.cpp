@@ -17,14 +17,24 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
   const int latent = c.moe_latent_size;
   // Decode: the shared expert does not depend on the routing; it runs on the side stream while the
   // router, top-k and the routed up products run here, and experts_down adds its output.
-  const bool shared_side = T == 1 && shared_side_ && L.experts.shared_up != nullptr;
+  // With quantized experts (or a quantized shared expert) the shared expert never rides in the routed
+  // launches: it runs on the side stream, or after them (LOGITSCOPE_SHARED_STREAM=0, timeline graphs).
+  const bool has_shared = L.shared.up.rows > 0 && latent == 0;
+  const bool shared_rides = L.experts.shared_up != nullptr;
+  const bool shared_side = T == 1 && has_shared && shared_side_;
+  const bool shared_after = T == 1 && has_shared && !shared_side_ && !shared_rides;
+  const bool quant_experts = L.experts.up_q.quantized() || L.experts.down_q.quantized();
+  auto gemv_any = [&](const DLinear& m, const bf16* x, float* y, cudaStream_t s) {
+    if (m.quantized()) gemv_quant(m.q, m.b, x, y, m.rows, m.cols, false, s);
+    else gemv_bf16(m.w, m.b, x, y, m.rows, m.cols, false, s);
+  };
   if (shared_side) {
     const DFfn& f = L.shared;
     LS_CUDA(cudaEventRecord(ev_fork_, stream_));
     LS_CUDA(cudaStreamWaitEvent(side_stream_, ev_fork_, 0));
-    gemv_bf16(f.up.w, f.up.b, ws_.normed, ws_.shared_h, f.up.rows, f.up.cols, false, side_stream_);
+    gemv_any(f.up, ws_.normed, ws_.shared_h, side_stream_);
     relu2_rows(ws_.shared_h, nullptr, nullptr, 1, f.up.rows, ws_.shared_act, side_stream_);
-    gemv_bf16(f.down.w, f.down.b, ws_.shared_act, ws_.shared_out, f.down.rows, f.down.cols, false, side_stream_);
+    gemv_any(f.down, ws_.shared_act, ws_.shared_out, side_stream_);
     LS_CUDA(cudaEventRecord(ev_join_, side_stream_));
   }
   // Router: fp32 accumulate over bf16 activations, fp32 logits [T, E].
@@ -32,7 +42,7 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
   if (L.router_f32) {
     gemv_f32w(L.router_f32, ws_.normed, ws_.router, E, hid, T, stream_);
   } else {
-    linear(DLinear{L.router_bf16, nullptr, E, hid}, ws_.normed, T, ws_.router, false);
+    linear(bf16_linear(L.router_bf16, E, hid), ws_.normed, T, ws_.router, false);
   }
   RouterParams rp{E, k, c.n_group, c.topk_group, c.norm_topk_prob, float(c.routed_scaling_factor)};
   int* ids = T == 1 ? st.routing_ids + L.slot * k : ws_.topk_ids;
@@ -70,14 +80,23 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
       x.shared_up_b = x.shared_down_b = nullptr;
       x.shared_width = 0;
     }
-    const std::uint64_t mats = std::uint64_t(k) * x.width * x.in * 2 + std::uint64_t(x.shared_width) * x.in * 2;
-    mark("moe.experts_up", mats + std::uint64_t(x.in) * 2);
-    experts_up_decode(x, ids, k, xe, ws_.h_dec, ws_.hstride, stream_);
+    const std::uint64_t up_bytes = std::uint64_t(k) * x.width * quant_row_bytes(x.up_q.code, x.in) +
+                                   std::uint64_t(x.shared_width) * x.in * 2;
+    const std::uint64_t down_bytes = std::uint64_t(k) * x.out * quant_row_bytes(x.down_q.code, x.width) +
+                                     std::uint64_t(x.shared_width) * x.out * 2;
+    mark("moe.experts_up", up_bytes + std::uint64_t(x.in) * 2);
+    if (x.up_q.quantized()) experts_up_decode_quant(x, ids, k, xe, ws_.h_dec, ws_.hstride, stream_);
+    else experts_up_decode(x, ids, k, xe, ws_.h_dec, ws_.hstride, stream_);
     if (shared_side) LS_CUDA(cudaStreamWaitEvent(stream_, ev_join_, 0));
-    mark("moe.experts_down", mats + std::uint64_t(x.out) * 8);
-    experts_down_decode(x, ids, wts, k, ws_.h_dec, ws_.hstride, shared_side ? ws_.shared_out : nullptr, routed_out,
-                        stream_);
-  } else if (prompt_experts_ == PromptExperts::Auto) {
+    mark("moe.experts_down", down_bytes + std::uint64_t(x.out) * 8);
+    const float* extra = shared_side ? ws_.shared_out : nullptr;
+    if (x.down_q.quantized()) experts_down_decode_quant(x, ids, wts, k, ws_.h_dec, ws_.hstride, extra, routed_out, stream_);
+    else experts_down_decode(x, ids, wts, k, ws_.h_dec, ws_.hstride, extra, routed_out, stream_);
+    if (shared_after) {
+      mark("moe.shared", 0);
+      ffn(L.shared, ws_.normed, 1, ws_.resid);
+    }
+  } else if (prompt_experts_ == PromptExperts::Auto || quant_experts) {
     // A prompt chunk: grouped on the device, two tensor-core grouped products (experts_grouped.cu).
     // From 2 tokens on: at 28 tokens they stream the ~3/4 of the experts a prompt uses faster than
     // the grouped matrix-vector kernel of v3.1 did (12.7 vs 20.0 ms, H100).
@@ -87,7 +106,7 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
                     ws_.e_down, stream_);
     moe_combine(ws_.e_down, ws_.slot, ids, wts, x.down_b, T, k, e_dim, routed_out, stream_);
     mark("moe.shared", 0);
-    if (L.shared.up.w) ffn(L.shared, ws_.normed, T, ws_.resid);
+    if (L.shared.up.rows > 0) ffn(L.shared, ws_.normed, T, ws_.resid);
   } else {
     // Cards before 8.0 (or LOGITSCOPE_PROMPT_EXPERTS=cublas): group the T*k assignments by expert on
     // the host (one small copy), then one cuBLAS product per used expert.
@@ -120,24 +139,24 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
     } else {
       for (int e = 0; e < E; ++e) {
         if (count[e] == 0) continue;
-        DLinear up{const_cast<bf16*>(x.up) + per * e, nullptr, x.width, e_dim};
+        const DLinear up = bf16_linear(x.up + per * e, x.width, e_dim);
         linear(up, ws_.gathered + std::int64_t(start[e]) * e_dim, count[e], ws_.e_up + std::int64_t(start[e]) * x.width, false);
       }
       relu2_rows(ws_.e_up, x.up_b, ws_.row_expert, n, x.width, ws_.e_act, stream_);
       for (int e = 0; e < E; ++e) {
         if (count[e] == 0) continue;
-        DLinear down{const_cast<bf16*>(x.down) + per * e, nullptr, e_dim, x.width};
+        const DLinear down = bf16_linear(x.down + per * e, e_dim, x.width);
         linear(down, ws_.e_act + std::int64_t(start[e]) * x.width, count[e], ws_.e_down + std::int64_t(start[e]) * e_dim, false);
       }
     }
     moe_combine(ws_.e_down, ws_.slot, ids, wts, x.down_b, T, k, e_dim, routed_out, stream_);
     mark("moe.shared", 0);
-    if (L.shared.up.w) ffn(L.shared, ws_.normed, T, ws_.resid);
+    if (L.shared.up.rows > 0) ffn(L.shared, ws_.normed, T, ws_.resid);
   }
   if (latent > 0) {
     f32_to_bf16(ws_.routed, ws_.lat, std::int64_t(T) * latent, stream_);
     linear(L.latent_out, ws_.lat, T, ws_.resid, true);
-    if (T == 1 && L.shared.up.w) ffn(L.shared, ws_.normed, T, ws_.resid);
+    if (T == 1 && L.shared.up.rows > 0) ffn(L.shared, ws_.normed, T, ws_.resid);
   }
 }
 

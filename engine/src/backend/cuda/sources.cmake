@@ -10,6 +10,7 @@ list(APPEND LOGITSCOPE_CUDA_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/check_tool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/launch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/kernels/gemv.cu
+  ${CMAKE_CURRENT_LIST_DIR}/kernels/gemv_quant.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/norm.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/mamba.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/mamba_scan.cu
@@ -19,6 +20,7 @@ list(APPEND LOGITSCOPE_CUDA_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/kernels/attention_decode_mma.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/moe.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/experts_decode.cu
+  ${CMAKE_CURRENT_LIST_DIR}/kernels/experts_decode_quant.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/experts_grouped.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/elementwise.cu
   ${CMAKE_CURRENT_LIST_DIR}/kernels/sampling.cu)

@@ -14,6 +14,7 @@
 #include "backend/backend.h"
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/cuda_backend.h"
+#include "model/quantize.h"
 #include "logitscope/model.h"
 #include "logitscope/snapshot.h"
 
@@ -82,10 +83,12 @@ BenchReport run_bench(const BenchOptions& o) {
   const auto t_load = Clock::now();
   if (!o.synthetic_config.empty()) {
     cfg = load_model_config(o.synthetic_config);
+    if (o.format != WeightFormat::Bf16) cfg.quantization = quantization_on_load(cfg, o.format);
     own = make_cuda_backend_synthetic(cfg, o.seed, max_context);
   } else {
     LoadOptions lo;
     lo.snapshot.model = o.model;
+    lo.quantize = o.format;
     lo.backend = BackendKind::Cuda;
     lo.max_context = max_context;
     lo.load_tokenizer = false;
@@ -97,6 +100,7 @@ BenchReport run_bench(const BenchOptions& o) {
   cuda::cuda_backend_set_graphs(be, o.graphs);
   const auto stats = cuda::cuda_backend_stats(be);
   rep.device = stats.device_name;
+  rep.weight_format = stats.weight_format;
   rep.weight_bytes = stats.weight_bytes;
   rep.workspace_bytes = stats.workspace_bytes;
   auto state = be.create_state(max_context);

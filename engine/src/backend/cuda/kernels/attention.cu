@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Grouped-query causal attention without RoPE (spec 2.2), for decode (T = 1) and prompts alike.
-// kv_append: one block per token writes k, v rows into the bf16 caches [KV, max_ctx, hd].
+// kv_append: one block per token writes k, v rows into the bf16 caches [KV, max_ctx, hd] (with an FP8
+//   KV cache, each value rounded through E4M3 at the checkpoint's k_scale / v_scale first).
 // attention: one block of 4 warps per (query head, token). Warp w takes key positions w, w+4, ...
 //   with an online softmax (running max, sum, weighted V); lanes own head-dim entries; the 4 warps
 //   merge through shared memory. Bytes at decode: K and V of the context, 2 * ctx * hd * 2 per head
@@ -12,6 +13,7 @@
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/kernels.h"
 #include "backend/cuda/kernels/launch.cuh"
+#include "backend/cuda/kernels/quant_dot.cuh"
 
 namespace logitscope::cuda {
 namespace {
@@ -28,8 +30,13 @@ __global__ void kv_append_kernel(const float* __restrict__ qkv, AttnParams p, bf
   for (int i = threadIdx.x; i < p.KV * p.hd; i += blockDim.x) {
     const int kvh = i / p.hd, d = i % p.hd;
     const std::int64_t dst = (std::int64_t(kvh) * p.max_ctx + pos0 + t) * p.hd + d;
-    kc[dst] = __float2bfloat16(row[p.H * p.hd + i]);
-    vc[dst] = __float2bfloat16(row[(p.H + p.KV) * p.hd + i]);
+    float k = row[p.H * p.hd + i], v = row[(p.H + p.KV) * p.hd + i];
+    if (p.k_scale > 0.0f) {  // FP8 KV cache: what E4M3 storage gives back (saturating, nearest even)
+      k = e4m3_to_float_dev(__nv_cvt_float_to_fp8(k / p.k_scale, __NV_SATFINITE, __NV_E4M3)) * p.k_scale;
+      v = e4m3_to_float_dev(__nv_cvt_float_to_fp8(v / p.v_scale, __NV_SATFINITE, __NV_E4M3)) * p.v_scale;
+    }
+    kc[dst] = __float2bfloat16(k);
+    vc[dst] = __float2bfloat16(v);
   }
 }
 

@@ -29,4 +29,17 @@ __device__ __forceinline__ float conv_channel_step(const ConvStep& s, int c, flo
   return silu(v);
 }
 
+// The finished row of a decode product: y[row] (+)= dot + b[row]; rows that are xBC channels of a
+// decode in_proj also run that channel's conv step (conv.K > 0), so no separate conv kernel (and no
+// round trip) follows. Shared by gemv.cu and gemv_quant.cu.
+__device__ __forceinline__ void store_product_row(float* __restrict__ y, const float* __restrict__ bias, bool accumulate,
+                                                  const ConvStep& conv, int row, float dot) {
+  float v = dot;
+  if (bias) v += bias[row];
+  v = accumulate ? y[row] + v : v;
+  y[row] = v;
+  const int c = row - conv.offset;
+  if (conv.K > 0 && c >= 0 && c < conv.conv_dim) conv.out[c] = conv_channel_step(conv, c, v);
+}
+
 }  // namespace logitscope::cuda

@@ -59,4 +59,23 @@ __device__ __forceinline__ void warp_dot_rows(const bf16* __restrict__ W, std::i
   }
 }
 
+// Split-K inside a block: W warps each hold lane partials of the same R rows; their warp sums meet in
+// `part` and thread r < R gets row r's total, added in warp order (deterministic). Every thread of the
+// block must call it (it has a barrier).
+template <int W, int R>
+__device__ __forceinline__ float block_rows_sum(const float (&acc)[R], float (&part)[W][R], int warp, int lane) {
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    const float v = warp_sum(acc[r]);
+    if (lane == 0) part[warp][r] = v;
+  }
+  __syncthreads();
+  float v = 0.0f;
+  if (threadIdx.x < R) {
+#pragma unroll
+    for (int w = 0; w < W; ++w) v += part[w][threadIdx.x];
+  }
+  return v;
+}
+
 }  // namespace logitscope::cuda

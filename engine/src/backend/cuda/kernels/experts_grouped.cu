@@ -23,6 +23,10 @@
 // prompt on the H100 (v3 profile), against 0.85 ms per layer to read the layer's experts.
 // Measured (H100, v4): 2048-token prompt 56.5 ms for the 23 layers' experts (~100 TFLOPS;
 // cublasGemmGroupedBatchedEx after a host grouping: 40.5 ms incl. the sync, bf16 outputs only).
+// Quantized experts (FP8, NVFP4; e.up_q / e.down_q): the weight tile is read as stored, 16 or 32 codes
+// a load, and written to shared memory as bf16 code * block scale (exact); the FP8 row scale and the
+// expert's global scale multiply the accumulator in the epilogue. Those loads are plain (dequantized on
+// the way), the activations' stay cp.async.
 // Checked by: tests/gpu (check over 100-token prompts and, with LOGITSCOPE_PROMPT_EXPERTS=grouped,
 // every fixture's golden prompt: prefill logits vs the CPU reference; fixtures with widths that
 // are not multiples of 8 take the scalar load path).
@@ -32,6 +36,7 @@
 #include "backend/cuda/kernels/async_copy.cuh"
 #include "backend/cuda/kernels/kernels.h"
 #include "backend/cuda/kernels/launch.cuh"
+#include "backend/cuda/kernels/quant_dot.cuh"
 
 namespace logitscope::cuda {
 namespace {
@@ -89,10 +94,10 @@ moe_group_kernel(const int* __restrict__ ids, int n, int k, int E, int bm, int* 
   }
 }
 
-template <int BM, int BK, int kStages, bool Up>
+template <int BM, int BK, int kStages, bool Up, WeightCode C>
 __global__ void __launch_bounds__(kThreads)
 experts_gemm_kernel(const bf16* __restrict__ A, const int* __restrict__ perm, const bf16* __restrict__ W,
-                    const float* __restrict__ bias, const int* __restrict__ counts, const int* __restrict__ offsets,
+                    QuantMatrix Wq, const float* __restrict__ bias, const int* __restrict__ counts, const int* __restrict__ offsets,
                     const int* __restrict__ tiles, int E, int N, int K, bool vec, bf16* __restrict__ out_h,
                     float* __restrict__ out_f) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
@@ -122,7 +127,11 @@ experts_gemm_kernel(const bf16* __restrict__ A, const int* __restrict__ perm, co
   const int rows = min(BM, counts[ex] - m0);
   const int row_base = offsets[ex] + m0;  // grouped row of the tile's first row
   const int n0 = blockIdx.x * kBN;
-  const bf16* We = W + std::int64_t(ex) * N * K;
+  const bf16* We = C == WeightCode::Bf16 ? W + std::int64_t(ex) * N * K : nullptr;
+  // Quantized experts: expert ex's codes [N, K] (E4M3, or E2M1 pairs) and NVFP4 block scales [N, K / 16].
+  const std::int64_t qs = C == WeightCode::Fp8 ? K : K / 2, ss = K / 16;
+  const std::uint8_t* Qe = C == WeightCode::Bf16 ? nullptr : Wq.q + std::int64_t(ex) * N * qs;
+  const std::uint8_t* Se = C == WeightCode::Nvfp4 ? Wq.block_scale + std::int64_t(ex) * N * ss : nullptr;
 
   constexpr int kChunks = BK / 8;  // 16-byte pieces per row and stage
   auto load_stage = [&](int kt, int s) {
@@ -137,11 +146,41 @@ experts_gemm_kernel(const bf16* __restrict__ A, const int* __restrict__ perm, co
         const std::int64_t src = ok ? std::int64_t(Up ? perm[row_base + r] : row_base + r) * K + k0 + col : 0;
         cp_async16(a + r * kLd + col, A + src, ok);
       }
+      if constexpr (C == WeightCode::Bf16) {
 #pragma unroll
-      for (int c = threadIdx.x; c < kBN * kChunks; c += kThreads) {
-        const int r = c / kChunks, col = (c % kChunks) * 8;
-        const bool ok = n0 + r < N && k0 + col < K;
-        cp_async16(b + r * kLd + col, We + (ok ? std::int64_t(n0 + r) * K + k0 + col : 0), ok);
+        for (int c = threadIdx.x; c < kBN * kChunks; c += kThreads) {
+          const int r = c / kChunks, col = (c % kChunks) * 8;
+          const bool ok = n0 + r < N && k0 + col < K;
+          cp_async16(b + r * kLd + col, We + (ok ? std::int64_t(n0 + r) * K + k0 + col : 0), ok);
+        }
+      } else {
+        // Quantized: 16 codes (FP8) or 32 (NVFP4) a load, dequantized into the bf16 tile (exact).
+        constexpr int kCw = quant_chunk_weights<C>();
+        constexpr int kQChunks = BK / kCw;
+#pragma unroll
+        for (int c = threadIdx.x; c < kBN * kQChunks; c += kThreads) {
+          const int r = c / kQChunks, col = (c % kQChunks) * kCw;
+          bf16* dst = b + r * kLd + col;
+          if (n0 + r < N && k0 + col < K) {
+            const std::int64_t row = n0 + r;
+            if constexpr (C == WeightCode::Fp8) {
+              uint4 v[2];
+              e4m3x16_to_bf16(__ldg(reinterpret_cast<const uint4*>(Qe + row * qs + k0 + col)), v);
+              reinterpret_cast<uint4*>(dst)[0] = v[0];
+              reinterpret_cast<uint4*>(dst)[1] = v[1];
+            } else {
+              uint4 v[4];
+              const float2 sc = e4m3x2_to_float2(
+                  __ldg(reinterpret_cast<const unsigned short*>(Se + row * ss + (k0 + col) / 16)));
+              e2m1x32_to_bf16(__ldg(reinterpret_cast<const uint4*>(Qe + row * qs + (k0 + col) / 2)), sc.x, sc.y, v);
+#pragma unroll
+              for (int i = 0; i < 4; ++i) reinterpret_cast<uint4*>(dst)[i] = v[i];
+            }
+          } else {
+#pragma unroll
+            for (int i = 0; i < kCw / 8; ++i) reinterpret_cast<uint4*>(dst)[i] = make_uint4(0, 0, 0, 0);
+          }
+        }
       }
     } else {  // any K (small fixtures): plain loads, ordered by the barrier that follows
       for (int c = threadIdx.x; c < BM * BK; c += kThreads) {
@@ -153,7 +192,13 @@ experts_gemm_kernel(const bf16* __restrict__ A, const int* __restrict__ perm, co
       for (int c = threadIdx.x; c < kBN * BK; c += kThreads) {
         const int r = c / BK, kk = k0 + c % BK;
         const bool ok = n0 + r < N && kk < K;
-        b[r * kLd + c % BK] = ok ? We[std::int64_t(n0 + r) * K + kk] : __float2bfloat16(0.0f);
+        if constexpr (C == WeightCode::Bf16) {
+          b[r * kLd + c % BK] = ok ? We[std::int64_t(n0 + r) * K + kk] : __float2bfloat16(0.0f);
+        } else {
+          const std::int64_t row = n0 + r;
+          b[r * kLd + c % BK] = ok ? __float2bfloat16(quant_weight_at<C>(Qe + row * qs, Se ? Se + row * ss : nullptr, kk))
+                                   : __float2bfloat16(0.0f);
+        }
       }
     }
   };
@@ -206,6 +251,8 @@ experts_gemm_kernel(const bf16* __restrict__ A, const int* __restrict__ perm, co
     const int r = idx / kBN, c = idx % kBN;
     if (r >= rows || n0 + c >= N) continue;
     float v = sOut[r * kOutLd + c];
+    if constexpr (C != WeightCode::Bf16)  // the expert's FP8 row scale and global scale
+      v *= (Wq.row_scale ? Wq.row_scale[std::int64_t(ex) * N + n0 + c] : 1.0f) * Wq.global_scale[ex];
     const std::int64_t o = std::int64_t(row_base + r) * N + n0 + c;
     if constexpr (Up) {
       if (bias) v += bias[std::int64_t(ex) * N + n0 + c];
@@ -220,21 +267,43 @@ experts_gemm_kernel(const bf16* __restrict__ A, const int* __restrict__ perm, co
 #endif
 }
 
+template <int BM, int BK, int kStages, bool Up>
+void launch_gemm(const bf16* A, const int* perm, const bf16* W, const QuantMatrix& Wq, const float* bias,
+                 const int* counts, const int* offsets, const int* tiles, int E, int N, int K, bool vec, bf16* out_h,
+                 float* out_f, int max_tiles, cudaStream_t stream) {
+  constexpr int smem = gemm_smem_bytes<BM, BK, kStages>();
+  const dim3 grid((N + kBN - 1) / kBN, max_tiles);
+  if (Wq.code == WeightCode::Fp8)
+    launch_kernel(experts_gemm_kernel<BM, BK, kStages, Up, WeightCode::Fp8>, grid, kThreads, smem, stream, A, perm, W, Wq,
+                  bias, counts, offsets, tiles, E, N, K, vec, out_h, out_f);
+  else if (Wq.code == WeightCode::Nvfp4)
+    launch_kernel(experts_gemm_kernel<BM, BK, kStages, Up, WeightCode::Nvfp4>, grid, kThreads, smem, stream, A, perm, W,
+                  Wq, bias, counts, offsets, tiles, E, N, K, vec, out_h, out_f);
+  else
+    launch_kernel(experts_gemm_kernel<BM, BK, kStages, Up, WeightCode::Bf16>, grid, kThreads, smem, stream, A, perm, W,
+                  Wq, bias, counts, offsets, tiles, E, N, K, vec, out_h, out_f);
+  LS_LAUNCH_CHECK();
+}
+
+// Whether a stage's loads can be 16-byte chunks: K a multiple of the chunk (8 bf16 activations; 16 FP8
+// or 32 NVFP4 codes) and every base 16-byte aligned.
+bool tile_loads_vectorised(const bf16* A, const bf16* W, const QuantMatrix& Wq, int K) {
+  const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+  if (K % 8 != 0 || !aligned(A)) return false;
+  if (Wq.code == WeightCode::Fp8) return K % 16 == 0 && aligned(Wq.q);
+  if (Wq.code == WeightCode::Nvfp4) return K % 32 == 0 && aligned(Wq.q);
+  return aligned(W);
+}
+
 template <int BM, int BK, int kStages>
 void launch_gemms(const ExpertsDecode& e, int E, int n, const bf16* x, const int* counts, const int* offsets,
                   const int* tiles, const int* perm, bf16* h, float* out, cudaStream_t stream) {
-  constexpr int smem = gemm_smem_bytes<BM, BK, kStages>();
   const int max_tiles = (n + BM - 1) / BM + (n < E ? n : E);
-  const bool up_vec = e.in % 8 == 0 && reinterpret_cast<std::uintptr_t>(x) % 16 == 0 &&
-                      reinterpret_cast<std::uintptr_t>(e.up) % 16 == 0;
-  launch_kernel(experts_gemm_kernel<BM, BK, kStages, true>, dim3((e.width + kBN - 1) / kBN, max_tiles), kThreads, smem,
-                stream, x, perm, e.up, e.up_b, counts, offsets, tiles, E, e.width, e.in, up_vec, h, nullptr);
-  LS_LAUNCH_CHECK();
-  const bool down_vec = e.width % 8 == 0 && reinterpret_cast<std::uintptr_t>(h) % 16 == 0 &&
-                        reinterpret_cast<std::uintptr_t>(e.down) % 16 == 0;
-  launch_kernel(experts_gemm_kernel<BM, BK, kStages, false>, dim3((e.out + kBN - 1) / kBN, max_tiles), kThreads, smem,
-                stream, h, nullptr, e.down, nullptr, counts, offsets, tiles, E, e.out, e.width, down_vec, nullptr, out);
-  LS_LAUNCH_CHECK();
+  launch_gemm<BM, BK, kStages, true>(x, perm, e.up, e.up_q, e.up_b, counts, offsets, tiles, E, e.width, e.in,
+                                     tile_loads_vectorised(x, e.up, e.up_q, e.in), h, nullptr, max_tiles, stream);
+  launch_gemm<BM, BK, kStages, false>(h, nullptr, e.down, e.down_q, nullptr, counts, offsets, tiles, E, e.out, e.width,
+                                      tile_loads_vectorised(h, e.down, e.down_q, e.width), nullptr, out, max_tiles,
+                                      stream);
 }
 
 template <int BM, int BK, int Stages>
@@ -259,8 +328,12 @@ void configure_experts_grouped() {
   for_tile_config(0, [](auto t) {
     using Tile = decltype(t);
     constexpr int smem = gemm_smem_bytes<Tile::bm, Tile::bk, Tile::stages>();
-    allow_shared_memory(experts_gemm_kernel<Tile::bm, Tile::bk, Tile::stages, true>, smem);
-    allow_shared_memory(experts_gemm_kernel<Tile::bm, Tile::bk, Tile::stages, false>, smem);
+    allow_shared_memory(experts_gemm_kernel<Tile::bm, Tile::bk, Tile::stages, true, WeightCode::Bf16>, smem);
+    allow_shared_memory(experts_gemm_kernel<Tile::bm, Tile::bk, Tile::stages, false, WeightCode::Bf16>, smem);
+    allow_shared_memory(experts_gemm_kernel<Tile::bm, Tile::bk, Tile::stages, true, WeightCode::Fp8>, smem);
+    allow_shared_memory(experts_gemm_kernel<Tile::bm, Tile::bk, Tile::stages, false, WeightCode::Fp8>, smem);
+    allow_shared_memory(experts_gemm_kernel<Tile::bm, Tile::bk, Tile::stages, true, WeightCode::Nvfp4>, smem);
+    allow_shared_memory(experts_gemm_kernel<Tile::bm, Tile::bk, Tile::stages, false, WeightCode::Nvfp4>, smem);
   });
 }
 

@@ -30,18 +30,6 @@ constexpr int kVecWarps = 4;
 #endif
 constexpr int kVecRows = LOGITSCOPE_GEMV_ROWS;  // rows per warp of the large-matrix kernel
 
-// The finished row: y[row] (+)= dot + b[row]; rows that are xBC channels of a decode in_proj also
-// run that channel's conv step (conv.K > 0), so no separate conv kernel (and no round trip) follows.
-__device__ __forceinline__ void store_row(float* __restrict__ y, const float* __restrict__ bias, bool accumulate,
-                                          const ConvStep& conv, int row, float dot) {
-  float v = dot;
-  if (bias) v += bias[row];
-  v = accumulate ? y[row] + v : v;
-  y[row] = v;
-  const int c = row - conv.offset;
-  if (conv.K > 0 && c >= 0 && c < conv.conv_dim) conv.out[c] = conv_channel_step(conv, c, v);
-}
-
 template <int R>
 __global__ void __launch_bounds__(kVecWarps * 32) gemv_bf16_vec(const bf16* __restrict__ W, const float* __restrict__ bias,
                               const bf16* __restrict__ x, float* __restrict__ y, int rows, int cols,
@@ -62,7 +50,7 @@ __global__ void __launch_bounds__(kVecWarps * 32) gemv_bf16_vec(const bf16* __re
     const float v = warp_sum(acc[r]);
     if (lane == r) mine = v;
   }
-  if (lane < valid) store_row(y, bias, accumulate, conv, row0 + lane, mine);
+  if (lane < valid) store_product_row(y, bias, accumulate, conv, row0 + lane, mine);
 }
 
 template <int R>
@@ -82,18 +70,8 @@ __global__ void __launch_bounds__(kVecWarps * 32) gemv_bf16_splitk(const bf16* _
 #pragma unroll
   for (int r = 0; r < R; ++r) acc[r] = 0.0f;
   warp_dot_rows<R>(W + std::int64_t(row0) * cols + c0 * 8, cols, valid, x + c0 * 8, (c1 - c0) * 8, true, lane, acc);
-#pragma unroll
-  for (int r = 0; r < R; ++r) {
-    const float v = warp_sum(acc[r]);
-    if (lane == 0) part[warp][r] = v;
-  }
-  __syncthreads();
-  if (threadIdx.x < valid) {
-    float v = 0.0f;
-#pragma unroll
-    for (int w = 0; w < kVecWarps; ++w) v += part[w][threadIdx.x];
-    store_row(y, bias, accumulate, conv, row0 + threadIdx.x, v);
-  }
+  const float v = block_rows_sum<kVecWarps, R>(acc, part, warp, lane);
+  if (threadIdx.x < valid) store_product_row(y, bias, accumulate, conv, row0 + threadIdx.x, v);
 }
 
 // Scalar fallback (cols not a multiple of 8, or any weight type): still coalesced across the warp.

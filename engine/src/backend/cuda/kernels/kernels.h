@@ -32,6 +32,42 @@ struct ConvStep {
   float* out = nullptr;       // [conv_dim] fp32: silu(conv)
 };
 
+// ---- quantized weights: how an FP8 or NVFP4 matrix lives on the device --------------------------
+// NVIDIA ModelOpt's layouts as stored (docs/modelopt-layout.md), read as they are and dequantized in
+// registers (decode) or into bf16 shared-memory tiles (prompt chunks):
+//   Fp8:   q [rows, cols] E4M3; weight = q * row_scale[r] * global (per-tensor checkpoints: global = the
+//          scale, row_scale null; per-channel: row_scale = the scales, global 1).
+//   Nvfp4: q [rows, cols / 2] two E2M1 codes a byte (even column in the low nibble), block_scale
+//          [rows, cols / 16] E4M3; weight = e2m1 * block_scale * global (weight_scale_2).
+// A stack of E experts keeps E such matrices back to back; global then has E entries.
+enum class WeightCode : int { Bf16 = 0, Fp8 = 1, Nvfp4 = 2 };
+struct QuantMatrix {
+  WeightCode code = WeightCode::Bf16;
+  const std::uint8_t* q = nullptr;            // codes, as above
+  const std::uint8_t* block_scale = nullptr;  // Nvfp4: E4M3 [rows, cols / 16]
+  const float* row_scale = nullptr;           // Fp8 per channel: [rows]; null: 1
+  const float* global_scale = nullptr;        // [1] (a stack of experts: [E])
+  float global_host = 1.0f;                   // global_scale[0] on the host (single matrices: the cuBLAS alpha)
+  bool quantized() const { return code != WeightCode::Bf16; }
+};
+// Bytes of one quantized row of `cols` weights (codes; Nvfp4 also its block scales).
+inline std::int64_t quant_row_bytes(WeightCode code, std::int64_t cols) {
+  return code == WeightCode::Fp8 ? cols : code == WeightCode::Nvfp4 ? cols / 2 + cols / 16 : cols * 2;
+}
+
+// ---- gemv_quant.cu: the decode product and the prompt-chunk dequantization of quantized matrices ----
+// y[r] (+)= b[r] + W[r,:] . x with W quantized (as gemv_bf16, conv step included).
+void gemv_quant(const QuantMatrix& W, const float* bias, const bf16* x, float* y, int rows, int cols, bool accumulate,
+                cudaStream_t stream, const ConvStep& conv = ConvStep{});
+// Whether gemv_quant takes its vectorised kernels (Fp8: cols % 16 == 0; Nvfp4: cols % 32 == 0; x 16-byte aligned).
+bool gemv_quant_vectorised(const QuantMatrix& W, const bf16* x, int cols);
+// out [rows, cols] bf16 = code * block_scale * row_scale, the global scale left out (the caller's
+// cuBLAS alpha): exact for Nvfp4 and per-tensor Fp8 (at most 6 significant bits fit bf16's 8).
+void dequantize_bf16(const QuantMatrix& W, int rows, int cols, bf16* out, cudaStream_t stream);
+// Synthetic codes: Fp8 / E4M3 scales: finite values of magnitude 2^-2..2^2 with random signs;
+// Nvfp4 codes: any of the 16.
+void fill_random_codes(std::uint8_t* dst, std::int64_t n, std::uint64_t seed, bool e4m3, cudaStream_t stream);
+
 // ---- gemv.cu: y[r] (+)= b[r] + W[r,:] . x, batch 1 -------------------------------------------
 // W [rows, cols] bf16, x [cols] bf16, y [rows] fp32, b [rows] fp32 or null. conv.K > 0 (decode
 // in_proj): rows conv.offset .. + conv_dim also run their conv step (conv_step.cuh) into conv.out;
@@ -78,8 +114,11 @@ struct AttnParams {
   int pos0;                // position of the first of the T tokens
   const int* pos_dev = nullptr;  // when set, pos0 is read from device memory (one CUDA graph serves
                                  // every decode step)
+  float k_scale = 0.0f, v_scale = 0.0f;  // > 0: an FP8 KV cache (kv_append keeps what E4M3 storage gives back)
 };
-// Appends k, v of T tokens: qkv [T, (H + 2 KV) hd] fp32 -> caches [KV, max_ctx, hd] bf16.
+// Appends k, v of T tokens: qkv [T, (H + 2 KV) hd] fp32 -> caches [KV, max_ctx, hd] bf16. With an
+// FP8 KV cache (p.k_scale > 0) each value is e4m3(k / k_scale) * k_scale first (round to nearest
+// even, saturating), as the CPU reference; the cache stays bf16.
 void kv_append(const float* qkv, int T, const AttnParams& p, bf16* kcache, bf16* vcache, cudaStream_t stream);
 // Causal GQA attention without RoPE: out [T, H hd] bf16. Prompt chunks take attention_prompt when it
 // can run them, else a CUDA-core kernel (attention.cu).
@@ -115,6 +154,7 @@ void router_topk(const float* logits, const float* correction_bias, int T, const
 struct ExpertsDecode {
   const bf16* up = nullptr; const float* up_b = nullptr;       // [E, width, in], [E, width]
   const bf16* down = nullptr; const float* down_b = nullptr;   // [E, out, width], [E, out]
+  QuantMatrix up_q, down_q;  // quantized stacks (up / down null then; experts_decode_quant.cu)
   int width = 0, in = 0, out = 0;
   const bf16* shared_up = nullptr; const float* shared_up_b = nullptr;     // [sw, in]
   const bf16* shared_down = nullptr; const float* shared_down_b = nullptr; // [out, sw]
@@ -126,6 +166,12 @@ void experts_up_decode(const ExpertsDecode& e, const int* ids, int k, const bf16
 // [out] fp32 or null: the shared expert's output when it ran on its own).
 void experts_down_decode(const ExpertsDecode& e, const int* ids, const float* weights, int k,
                          const bf16* h, int hstride, const float* extra, float* y, cudaStream_t stream);
+// The same two steps for quantized stacks (experts_decode_quant.cu; e.up_q / e.down_q, either format;
+// the shared expert runs apart, its output as `extra`).
+void experts_up_decode_quant(const ExpertsDecode& e, const int* ids, int k, const bf16* x, bf16* h, int hstride,
+                             cudaStream_t stream);
+void experts_down_decode_quant(const ExpertsDecode& e, const int* ids, const float* weights, int k, const bf16* h,
+                               int hstride, const float* extra, float* y, cudaStream_t stream);
 // Prompt chunks of 2+ tokens, all on the device (experts_grouped.cu): groups the T k assignments
 // ids [T, k] by expert (counts [E], offsets [E] first grouped row, tiles [E + 1] first row tile of
 // each expert and their total, perm [T k] token per grouped row, slot [T k] grouped row per
