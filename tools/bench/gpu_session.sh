@@ -88,29 +88,33 @@ if [[ $WHAT == all || ,$WHAT, == *,sanitize,* ]]; then
     # initcheck: reads of device memory nothing wrote (a 12-token prompt: one chunk, every layer);
     # synccheck: barriers that not every thread of a block reaches.
     short=$(python3 -c "print(','.join(str(3 + (i * 7919 + 13) % 150) for i in range(12)))")
+    SANITIZE_SHORT=${SANITIZE_SHORT:-tests/fixtures/models/tiny-every-kind}
     for tool in initcheck synccheck; do
-      echo "=== compute-sanitizer --tool $tool (logits --routing, tiny-every-kind, 12-token prompt)"
-      timeout 200 "$CS" --tool $tool --print-limit 20 "$CLI" logits --model tests/fixtures/models/tiny-every-kind \
+      echo "=== compute-sanitizer --tool $tool (logits --routing, $SANITIZE_SHORT, 12-token prompt)"
+      timeout 200 "$CS" --tool $tool --print-limit 20 "$CLI" logits --model "$SANITIZE_SHORT" \
         --backend cuda --routing --ids "$short" > "$OUT/sanitize-$tool-logits.log" 2>&1
       echo "exit $?"
       grep -E "ERROR SUMMARY|Uninitialized|Barrier|Invalid" "$OUT/sanitize-$tool-logits.log" | sort | uniq -c | head -8
-      echo "=== compute-sanitizer --tool $tool (check, tiny-every-kind, 12-token prompt)"
-      timeout 240 "$CS" --tool $tool --print-limit 20 "$CLI" check --model tests/fixtures/models/tiny-every-kind \
+      echo "=== compute-sanitizer --tool $tool (check, $SANITIZE_SHORT, 12-token prompt)"
+      timeout 240 "$CS" --tool $tool --print-limit 20 "$CLI" check --model "$SANITIZE_SHORT" \
         --prompt-ids "$short" --greedy 2 > "$OUT/sanitize-$tool-check.log" 2>&1
       echo "exit $?"
       grep -E "ERROR SUMMARY|Uninitialized|Barrier|Invalid" "$OUT/sanitize-$tool-check.log" | sort | uniq -c | head -8
     done
     for tool in racecheck memcheck; do
       # One prompt forward alone (racecheck of the whole check is too slow): every prompt kernel.
-      echo "=== compute-sanitizer --tool $tool (logits, tiny-every-kind, 70-token prompt)"
-      timeout 200 "$CS" --tool $tool --print-limit 20 "$CLI" logits --model tests/fixtures/models/tiny-every-kind \
+      echo "=== compute-sanitizer --tool $tool (logits, $SANITIZE_SHORT, 70-token prompt)"
+      timeout 200 "$CS" --tool $tool --print-limit 20 "$CLI" logits --model "$SANITIZE_SHORT" \
         --backend cuda --ids "$long" > "$OUT/sanitize-$tool-logits.log" 2>&1
       echo "exit $?"
       grep -E "ERROR SUMMARY|RACECHECK SUMMARY|hazard|Invalid" "$OUT/sanitize-$tool-logits.log" | head -8
+      # A name is a fixture under tests/fixtures/models or a path (quantized fixtures).
       for name in ${SANITIZE_MODELS-tiny-fused-experts tiny-every-kind}; do
+        dir=tests/fixtures/models/$name
+        [[ -d $name ]] && dir=$name && name=$(basename "$name")
         echo "=== compute-sanitizer --tool $tool ($name, 70-token prompt)"
         timeout 240 "$CS" --tool $tool --print-limit 20 "$CLI" check \
-          --model tests/fixtures/models/$name --prompt-ids "$long" --greedy 2 > "$OUT/sanitize-$tool-$name.log" 2>&1
+          --model "$dir" --prompt-ids "$long" --greedy 2 > "$OUT/sanitize-$tool-$name.log" 2>&1
         echo "exit $?"
         grep -E "ERROR SUMMARY|RACECHECK SUMMARY|hazard|Invalid" "$OUT/sanitize-$tool-$name.log" | head -8
       done

@@ -25,8 +25,8 @@
 // cublasGemmGroupedBatchedEx after a host grouping: 40.5 ms incl. the sync, bf16 outputs only).
 // Quantized experts (FP8, NVFP4; e.up_q / e.down_q): the weight tile is read as stored, 16 or 32 codes
 // a load, and written to shared memory as bf16 code * block scale (exact); the FP8 row scale and the
-// expert's global scale multiply the accumulator in the epilogue. Those loads are plain (dequantized on
-// the way), the activations' stay cp.async.
+// expert's global scale multiply the accumulator in the epilogue. Those loads go to registers before a
+// stage's products and into the tile after them (the activations' stay cp.async).
 // Checked by: tests/gpu (check over 100-token prompts and, with LOGITSCOPE_PROMPT_EXPERTS=grouped,
 // every fixture's golden prompt: prefill logits vs the CPU reference; fixtures with widths that
 // are not multiples of 8 take the scalar load path).
@@ -134,10 +134,10 @@ experts_gemm_kernel(const bf16* __restrict__ A, const int* __restrict__ perm, co
   const std::uint8_t* Se = C == WeightCode::Nvfp4 ? Wq.block_scale + std::int64_t(ex) * N * ss : nullptr;
 
   constexpr int kChunks = BK / 8;  // 16-byte pieces per row and stage
-  auto load_stage = [&](int kt, int s) {
+  // Activations: cp.async (vec) or plain loads ordered by the barrier that follows.
+  auto load_a = [&](int kt, int s) {
     const int k0 = kt * BK;
     bf16* a = sA + s * kStageA;
-    bf16* b = sB + s * kStageB;
     if (vec) {  // K % 8 == 0 and 16-byte aligned rows
 #pragma unroll
       for (int c = threadIdx.x; c < BM * kChunks; c += kThreads) {
@@ -146,62 +146,92 @@ experts_gemm_kernel(const bf16* __restrict__ A, const int* __restrict__ perm, co
         const std::int64_t src = ok ? std::int64_t(Up ? perm[row_base + r] : row_base + r) * K + k0 + col : 0;
         cp_async16(a + r * kLd + col, A + src, ok);
       }
-      if constexpr (C == WeightCode::Bf16) {
-#pragma unroll
-        for (int c = threadIdx.x; c < kBN * kChunks; c += kThreads) {
-          const int r = c / kChunks, col = (c % kChunks) * 8;
-          const bool ok = n0 + r < N && k0 + col < K;
-          cp_async16(b + r * kLd + col, We + (ok ? std::int64_t(n0 + r) * K + k0 + col : 0), ok);
-        }
-      } else {
-        // Quantized: 16 codes (FP8) or 32 (NVFP4) a load, dequantized into the bf16 tile (exact).
-        constexpr int kCw = quant_chunk_weights<C>();
-        constexpr int kQChunks = BK / kCw;
-#pragma unroll
-        for (int c = threadIdx.x; c < kBN * kQChunks; c += kThreads) {
-          const int r = c / kQChunks, col = (c % kQChunks) * kCw;
-          bf16* dst = b + r * kLd + col;
-          if (n0 + r < N && k0 + col < K) {
-            const std::int64_t row = n0 + r;
-            if constexpr (C == WeightCode::Fp8) {
-              uint4 v[2];
-              e4m3x16_to_bf16(__ldg(reinterpret_cast<const uint4*>(Qe + row * qs + k0 + col)), v);
-              reinterpret_cast<uint4*>(dst)[0] = v[0];
-              reinterpret_cast<uint4*>(dst)[1] = v[1];
-            } else {
-              uint4 v[4];
-              const float2 sc = e4m3x2_to_float2(
-                  __ldg(reinterpret_cast<const unsigned short*>(Se + row * ss + (k0 + col) / 16)));
-              e2m1x32_to_bf16(__ldg(reinterpret_cast<const uint4*>(Qe + row * qs + (k0 + col) / 2)), sc.x, sc.y, v);
-#pragma unroll
-              for (int i = 0; i < 4; ++i) reinterpret_cast<uint4*>(dst)[i] = v[i];
-            }
-          } else {
-#pragma unroll
-            for (int i = 0; i < kCw / 8; ++i) reinterpret_cast<uint4*>(dst)[i] = make_uint4(0, 0, 0, 0);
-          }
-        }
-      }
-    } else {  // any K (small fixtures): plain loads, ordered by the barrier that follows
+    } else {
       for (int c = threadIdx.x; c < BM * BK; c += kThreads) {
         const int r = c / BK, kk = k0 + c % BK;
         const bool ok = r < rows && kk < K;
         a[r * kLd + c % BK] =
             ok ? A[std::int64_t(Up ? perm[row_base + r] : row_base + r) * K + kk] : __float2bfloat16(0.0f);
       }
-      for (int c = threadIdx.x; c < kBN * BK; c += kThreads) {
-        const int r = c / BK, kk = k0 + c % BK;
-        const bool ok = n0 + r < N && kk < K;
-        if constexpr (C == WeightCode::Bf16) {
-          b[r * kLd + c % BK] = ok ? We[std::int64_t(n0 + r) * K + kk] : __float2bfloat16(0.0f);
-        } else {
-          const std::int64_t row = n0 + r;
-          b[r * kLd + c % BK] = ok ? __float2bfloat16(quant_weight_at<C>(Qe + row * qs, Se ? Se + row * ss : nullptr, kk))
-                                   : __float2bfloat16(0.0f);
-        }
+    }
+  };
+  // Quantized weights (vec): each thread's 16-byte chunks of codes (16 FP8 / 32 NVFP4 weights) and
+  // NVFP4 scale pairs are fetched into registers before a stage's products and dequantized into
+  // the bf16 tile after them (exact), so the loads overlap the tensor-core work.
+  constexpr int kCw = quant_chunk_weights<C>();
+  constexpr int kQChunks = BK / kCw;
+  constexpr int kQPer = (kBN * kQChunks + kThreads - 1) / kThreads;
+  uint4 qreg[kQPer];
+  unsigned short sreg[kQPer];
+  auto fetch_b = [&](int kt) {
+    const int k0 = kt * BK;
+#pragma unroll
+    for (int i = 0; i < kQPer; ++i) {
+      const int c = threadIdx.x + i * kThreads;
+      const int r = c / kQChunks, col = (c % kQChunks) * kCw;
+      const bool ok = c < kBN * kQChunks && n0 + r < N && k0 + col < K;
+      const std::int64_t row = n0 + r;
+      qreg[i] = ok ? __ldg(reinterpret_cast<const uint4*>(Qe + row * qs + (C == WeightCode::Fp8 ? k0 + col : (k0 + col) / 2)))
+                   : make_uint4(0, 0, 0, 0);
+      if constexpr (C == WeightCode::Nvfp4)
+        sreg[i] = ok ? __ldg(reinterpret_cast<const unsigned short*>(Se + row * ss + (k0 + col) / 16)) : 0;
+    }
+  };
+  auto store_b = [&](int s) {
+    bf16* b = sB + s * kStageB;
+#pragma unroll
+    for (int i = 0; i < kQPer; ++i) {
+      const int c = threadIdx.x + i * kThreads;
+      if (c >= kBN * kQChunks) break;
+      const int r = c / kQChunks, col = (c % kQChunks) * kCw;
+      uint4* dst = reinterpret_cast<uint4*>(b + r * kLd + col);
+      if constexpr (C == WeightCode::Fp8) {
+        uint4 v[2];
+        e4m3x16_to_bf16(qreg[i], v);  // zero codes of a tile edge stay zero
+        dst[0] = v[0];
+        dst[1] = v[1];
+      } else {
+        uint4 v[4];
+        const float2 sc = e4m3x2_to_float2(sreg[i]);
+        e2m1x32_to_bf16(qreg[i], sc.x, sc.y, v);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) dst[j] = v[j];
       }
     }
   };
+  auto load_b = [&](int kt, int s) {
+    const int k0 = kt * BK;
+    bf16* b = sB + s * kStageB;
+    if constexpr (C == WeightCode::Bf16) {
+      if (vec) {
+#pragma unroll
+        for (int c = threadIdx.x; c < kBN * kChunks; c += kThreads) {
+          const int r = c / kChunks, col = (c % kChunks) * 8;
+          const bool ok = n0 + r < N && k0 + col < K;
+          cp_async16(b + r * kLd + col, We + (ok ? std::int64_t(n0 + r) * K + k0 + col : 0), ok);
+        }
+        return;
+      }
+    } else {
+      if (vec) {
+        fetch_b(kt);
+        store_b(s);
+        return;
+      }
+    }
+    for (int c = threadIdx.x; c < kBN * BK; c += kThreads) {  // any K (small fixtures)
+      const int r = c / BK, kk = k0 + c % BK;
+      const bool ok = n0 + r < N && kk < K;
+      if constexpr (C == WeightCode::Bf16) {
+        b[r * kLd + c % BK] = ok ? We[std::int64_t(n0 + r) * K + kk] : __float2bfloat16(0.0f);
+      } else {
+        const std::int64_t row = n0 + r;
+        b[r * kLd + c % BK] = ok ? __float2bfloat16(quant_weight_at<C>(Qe + row * qs, Se ? Se + row * ss : nullptr, kk))
+                                 : __float2bfloat16(0.0f);
+      }
+    }
+  };
+  const bool deferred_b = C != WeightCode::Bf16 && vec;
 
   const int warp = threadIdx.x / 32, wm = warp / WN, wn = warp % WN;
   wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[FM][FN];
@@ -213,14 +243,21 @@ experts_gemm_kernel(const bf16* __restrict__ A, const int* __restrict__ perm, co
   const int ktiles = (K + BK - 1) / BK;
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
-    if (s < ktiles) load_stage(s, s);
+    if (s < ktiles) {
+      load_a(s, s);
+      load_b(s, s);
+    }
     cp_async_commit();
   }
   for (int kt = 0; kt < ktiles; ++kt) {
     cp_async_wait<kStages - 2>();  // stage kt has landed (this thread's copies)
     __syncthreads();               // everyone's; and stage kt - 1 is no longer read
     const int next = kt + kStages - 1;
-    if (next < ktiles) load_stage(next, next % kStages);
+    if (next < ktiles) {
+      load_a(next, next % kStages);
+      if (deferred_b) fetch_b(next);  // dequantized into the tile after this stage's products
+      else load_b(next, next % kStages);
+    }
     cp_async_commit();
     const bf16* a = sA + (kt % kStages) * kStageA + (wm * FM * 16) * kLd;
     const bf16* b = sB + (kt % kStages) * kStageB + (wn * FN * 16) * kLd;
@@ -237,6 +274,8 @@ experts_gemm_kernel(const bf16* __restrict__ A, const int* __restrict__ perm, co
 #pragma unroll
         for (int j = 0; j < FN; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
     }
+    // Stage `next` is read only after the barriers of the coming iterations.
+    if (deferred_b && next < ktiles) store_b(next % kStages);
   }
   cp_async_wait<0>();
   __syncthreads();  // the pipeline buffers become the output tile

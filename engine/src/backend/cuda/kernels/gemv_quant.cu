@@ -9,7 +9,8 @@
 //   (16 FP8 / 32 NVFP4 weights) take a scalar path. The decode in_proj's conv step runs in the
 //   epilogue (conv_step.cuh), as for bf16.
 //   Bytes: rows * cols (FP8) or rows * cols * 9/16 (NVFP4: codes + block scales) read once, + x, y.
-// dequantize_bf16: one thread per 8 weights of a row, out = bf16(code * block_scale * row_scale);
+// dequantize_bf16: one thread per 16-byte chunk of codes (8 weights a thread for other row lengths),
+//   out = bf16(code * block_scale * row_scale);
 //   prompt chunks multiply that tile by x on cuBLAS with alpha = the global scale. Bytes: the codes
 //   read, rows * cols * 2 written (a scratch of one matrix: the largest quantized dense matrix).
 // fill_random_codes: synthetic weights (bench at the real shape without a checkpoint).
@@ -86,7 +87,10 @@ gemv_quant_splitk(QuantMatrix W, const float* __restrict__ bias, const bf16* __r
 template <WeightCode C>
 void launch_gemv_quant(const QuantMatrix& W, const float* bias, const bf16* x, float* y, int rows, int cols,
                        bool accumulate, cudaStream_t stream, const ConvStep& conv, bool vec) {
-  if (vec && rows >= 8192) {
+  if (vec && rows >= 8192 && quant_rows_setting() == 4) {
+    launch_kernel(gemv_quant_rows<C, 4>, (rows + 4 * kWarps - 1) / (4 * kWarps), kWarps * 32, 0, stream, W, bias, x, y,
+                  rows, cols, accumulate, true, conv);
+  } else if (vec && rows >= 8192) {
     launch_kernel(gemv_quant_rows<C, 2>, (rows + 2 * kWarps - 1) / (2 * kWarps), kWarps * 32, 0, stream, W, bias, x, y,
                   rows, cols, accumulate, true, conv);
   } else if (vec && rows >= 512) {
@@ -101,7 +105,35 @@ void launch_gemv_quant(const QuantMatrix& W, const float* bias, const bf16* x, f
   LS_LAUNCH_CHECK();
 }
 
-// One thread per 8 consecutive weights of a row (cols % 8 == 0 for NVFP4 as group 16 implies; FP8 any).
+// One thread per 16-byte chunk of codes (16 FP8 / 32 NVFP4 weights), two or four 16-byte stores;
+// rows of other lengths take the scalar kernel below.
+template <WeightCode C>
+__global__ void dequantize_vec_kernel(QuantMatrix W, int rows, int cols, bf16* __restrict__ out) {
+  pdl_enter();
+  constexpr int kW = quant_chunk_weights<C>();
+  const int per_row = cols / kW;
+  const std::int64_t idx = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (idx >= std::int64_t(rows) * per_row) return;
+  const int r = int(idx / per_row), c = int(idx % per_row);
+  const std::int64_t qs = C == WeightCode::Fp8 ? cols : cols / 2;
+  const uint4 w = __ldg(reinterpret_cast<const uint4*>(W.q + r * qs) + c);
+  uint4* dst = reinterpret_cast<uint4*>(out + std::int64_t(r) * cols + std::int64_t(c) * kW);
+  if constexpr (C == WeightCode::Fp8) {
+    uint4 v[2];
+    e4m3x16_to_bf16(w, v, W.row_scale ? W.row_scale[r] : 1.0f);
+    dst[0] = v[0];
+    dst[1] = v[1];
+  } else {
+    uint4 v[4];
+    const float2 sc = e4m3x2_to_float2(
+        __ldg(reinterpret_cast<const unsigned short*>(W.block_scale + std::int64_t(r) * (cols / 16)) + c));
+    e2m1x32_to_bf16(w, sc.x, sc.y, v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) dst[i] = v[i];
+  }
+}
+
+// One thread per 8 consecutive weights of a row (any length; NVFP4 rows are multiples of 16).
 template <WeightCode C>
 __global__ void dequantize_kernel(QuantMatrix W, int rows, int cols, bf16* __restrict__ out) {
   pdl_enter();
@@ -115,6 +147,18 @@ __global__ void dequantize_kernel(QuantMatrix W, int rows, int cols, bf16* __res
   const float rs = W.row_scale ? W.row_scale[r] : 1.0f;
   for (int c = c0; c < c0 + 8 && c < cols; ++c)
     out[std::int64_t(r) * cols + c] = __float2bfloat16(quant_weight_at<C>(q, bs, c) * rs);
+}
+
+template <WeightCode C>
+void launch_dequantize(const QuantMatrix& W, int rows, int cols, bf16* out, cudaStream_t stream) {
+  constexpr int kW = quant_chunk_weights<C>();
+  const bool vec = cols % kW == 0 && reinterpret_cast<std::uintptr_t>(W.q) % 16 == 0 &&
+                   reinterpret_cast<std::uintptr_t>(out) % 16 == 0;
+  const std::int64_t threads = std::int64_t(rows) * (vec ? cols / kW : (cols + 7) / 8);
+  const int grid = int((threads + 255) / 256);
+  if (vec) launch_kernel(dequantize_vec_kernel<C>, grid, 256, 0, stream, W, rows, cols, out);
+  else launch_kernel(dequantize_kernel<C>, grid, 256, 0, stream, W, rows, cols, out);
+  LS_LAUNCH_CHECK();
 }
 
 __device__ __forceinline__ std::uint64_t mix64(std::uint64_t z) {
@@ -155,13 +199,9 @@ void gemv_quant(const QuantMatrix& W, const float* bias, const bf16* x, float* y
 }
 
 void dequantize_bf16(const QuantMatrix& W, int rows, int cols, bf16* out, cudaStream_t stream) {
-  const std::int64_t threads = std::int64_t(rows) * ((cols + 7) / 8);
-  const int grid = int((threads + 255) / 256);
-  if (W.code == WeightCode::Fp8) launch_kernel(dequantize_kernel<WeightCode::Fp8>, grid, 256, 0, stream, W, rows, cols, out);
-  else if (W.code == WeightCode::Nvfp4)
-    launch_kernel(dequantize_kernel<WeightCode::Nvfp4>, grid, 256, 0, stream, W, rows, cols, out);
+  if (W.code == WeightCode::Fp8) launch_dequantize<WeightCode::Fp8>(W, rows, cols, out, stream);
+  else if (W.code == WeightCode::Nvfp4) launch_dequantize<WeightCode::Nvfp4>(W, rows, cols, out, stream);
   else throw Error("dequantize_bf16: the matrix is not quantized");
-  LS_LAUNCH_CHECK();
 }
 
 void fill_random_codes(std::uint8_t* dst, std::int64_t n, std::uint64_t seed, bool e4m3, cudaStream_t stream) {

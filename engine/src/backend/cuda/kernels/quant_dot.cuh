@@ -48,16 +48,23 @@ __device__ __forceinline__ float e2m1_to_float_dev(unsigned code) {
   return e2m1_pair_scaled(code & 0xFu, 0).x * kE2m1Unscale;
 }
 
-// sum of 8 codes of `word` times x[0..7] (one uint4 of bf16), times 2^-14.
-__device__ __forceinline__ float dot8_e2m1(std::uint32_t word, const uint4& x) {
-  const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&x);
-  float xf[8];
+// n bf16 activations (n / 8 uint4) as floats: converted once per chunk, shared by the R rows.
+template <int N>
+__device__ __forceinline__ void bf16_chunk_to_float(const uint4* x, float (&xf)[N]) {
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const float2 f = __bfloat1622float2(x2[i]);
-    xf[2 * i] = f.x;
-    xf[2 * i + 1] = f.y;
+  for (int q = 0; q < N / 8; ++q) {
+    const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&x[q]);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = __bfloat1622float2(x2[i]);
+      xf[8 * q + 2 * i] = f.x;
+      xf[8 * q + 2 * i + 1] = f.y;
+    }
   }
+}
+
+// sum of the 8 codes of `word` times xf[0..7], times 2^-14.
+__device__ __forceinline__ float dot8_e2m1(std::uint32_t word, const float* xf) {
   float acc = 0.0f;
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
@@ -68,21 +75,18 @@ __device__ __forceinline__ float dot8_e2m1(std::uint32_t word, const uint4& x) {
   return acc;
 }
 
-// sum of 16 E4M3 weights (one uint4) times x[0..15] (two uint4 of bf16).
-__device__ __forceinline__ float dot16_e4m3(const uint4& w, const uint4& xa, const uint4& xb) {
+// sum of 16 E4M3 weights (one uint4) times xf[0..15].
+__device__ __forceinline__ float dot16_e4m3(const uint4& w, const float (&xf)[16]) {
   const std::uint32_t words[4] = {w.x, w.y, w.z, w.w};
-  const __nv_bfloat162* x2[2] = {reinterpret_cast<const __nv_bfloat162*>(&xa), reinterpret_cast<const __nv_bfloat162*>(&xb)};
   float acc = 0.0f;
 #pragma unroll
   for (int j = 0; j < 4; ++j) {
     const float2 w01 = e4m3x2_to_float2(static_cast<unsigned short>(words[j] & 0xFFFFu));
     const float2 w23 = e4m3x2_to_float2(static_cast<unsigned short>(words[j] >> 16));
-    const float2 x01 = __bfloat1622float2(x2[j / 2][(j % 2) * 2]);
-    const float2 x23 = __bfloat1622float2(x2[j / 2][(j % 2) * 2 + 1]);
-    acc = fmaf(w01.x, x01.x, acc);
-    acc = fmaf(w01.y, x01.y, acc);
-    acc = fmaf(w23.x, x23.x, acc);
-    acc = fmaf(w23.y, x23.y, acc);
+    acc = fmaf(w01.x, xf[4 * j], acc);
+    acc = fmaf(w01.y, xf[4 * j + 1], acc);
+    acc = fmaf(w23.x, xf[4 * j + 2], acc);
+    acc = fmaf(w23.y, xf[4 * j + 3], acc);
   }
   return acc;
 }
@@ -139,17 +143,19 @@ __device__ __forceinline__ void warp_dot_rows_quant(const std::uint8_t* __restri
       for (int u = 0; u < U; ++u) {
         const int c = i + 32 * u;
         if (c >= chunks) break;
+        // The chunk's activations as floats once, for all R rows.
+        constexpr int kW = quant_chunk_weights<C>();
+        float xf[kW];
+        bf16_chunk_to_float<kW>(x4 + (kW / 8) * c, xf);
         if constexpr (C == WeightCode::Fp8) {
-          const uint4 xa = x4[2 * c], xb = x4[2 * c + 1];
 #pragma unroll
-          for (int r = 0; r < R; ++r) acc[r] += dot16_e4m3(w[u][r], xa, xb);
+          for (int r = 0; r < R; ++r) acc[r] += dot16_e4m3(w[u][r], xf);
         } else {
-          const uint4 x0 = x4[4 * c], x1 = x4[4 * c + 1], x2 = x4[4 * c + 2], x3 = x4[4 * c + 3];
 #pragma unroll
           for (int r = 0; r < R; ++r) {
             const float2 s = e4m3x2_to_float2(sc[u][r]);
-            const float b0 = dot8_e2m1(w[u][r].x, x0) + dot8_e2m1(w[u][r].y, x1);
-            const float b1 = dot8_e2m1(w[u][r].z, x2) + dot8_e2m1(w[u][r].w, x3);
+            const float b0 = dot8_e2m1(w[u][r].x, xf) + dot8_e2m1(w[u][r].y, xf + 8);
+            const float b1 = dot8_e2m1(w[u][r].z, xf + 16) + dot8_e2m1(w[u][r].w, xf + 24);
             acc[r] += (b0 * s.x + b1 * s.y) * kE2m1Unscale;
           }
         }
@@ -167,14 +173,16 @@ __device__ __forceinline__ void warp_dot_rows_quant(const std::uint8_t* __restri
 
 // Tiles for the tensor cores (experts_grouped.cu): codes times block scale as bf16, exactly (at most 6
 // significant bits). 16 E4M3 codes -> out[0..1] (8 bf16 each).
-__device__ __forceinline__ void e4m3x16_to_bf16(const uint4& w, uint4 (&out)[2]) {
+// `scale` multiplies every weight first (1: exact; an FP8 row scale: rounded to bf16).
+__device__ __forceinline__ void e4m3x16_to_bf16(const uint4& w, uint4 (&out)[2], float scale = 1.0f) {
   const std::uint32_t words[4] = {w.x, w.y, w.z, w.w};
   std::uint32_t packed[8];
 #pragma unroll
   for (int j = 0; j < 4; ++j) {
     const float2 a = e4m3x2_to_float2(static_cast<unsigned short>(words[j] & 0xFFFFu));
     const float2 b = e4m3x2_to_float2(static_cast<unsigned short>(words[j] >> 16));
-    const __nv_bfloat162 pa = __floats2bfloat162_rn(a.x, a.y), pb = __floats2bfloat162_rn(b.x, b.y);
+    const __nv_bfloat162 pa = __floats2bfloat162_rn(a.x * scale, a.y * scale),
+                         pb = __floats2bfloat162_rn(b.x * scale, b.y * scale);
     packed[2 * j] = *reinterpret_cast<const std::uint32_t*>(&pa);
     packed[2 * j + 1] = *reinterpret_cast<const std::uint32_t*>(&pb);
   }
