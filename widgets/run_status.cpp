@@ -22,7 +22,13 @@ QString describe_run_status(const RunStatus& s) {
   else if (s.reply_tokens)
     parts << QObject::tr("reply %1 tokens").arg(*s.reply_tokens);
   if (s.first_token_ms) parts << QObject::tr("first token %1 ms").arg(*s.first_token_ms, 0, 'f', *s.first_token_ms < 10 ? 1 : 0);
-  if (s.tokens_per_second) parts << QObject::tr("%1 tok/s").arg(*s.tokens_per_second, 0, 'f', 1);
+  if (s.tokens_per_second && s.floor_tokens_per_second)
+    parts << QObject::tr("%1 tok/s (floor %2)").arg(*s.tokens_per_second, 0, 'f', 1).arg(*s.floor_tokens_per_second, 0, 'f', 0);
+  else if (s.tokens_per_second)
+    parts << QObject::tr("%1 tok/s").arg(*s.tokens_per_second, 0, 'f', 1);
+  else if (s.floor_tokens_per_second)
+    parts << QObject::tr("floor %1 tok/s").arg(*s.floor_tokens_per_second, 0, 'f', 0);
+  if (s.bytes_per_token) parts << QObject::tr("%1 GB/token").arg(*s.bytes_per_token / 1e9, 0, 'f', 2);
   if (s.context_max > 0)
     parts << QObject::tr("context %1 / %2").arg(s.context_used.value_or(0)).arg(s.context_max);
   if (s.memory_used_bytes) {

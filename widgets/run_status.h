@@ -28,10 +28,13 @@ struct RunStatus {
   // Memory in use: the telemetry's reading when there is one, else what the model holds.
   QString memory_kind;                    // "GPU", "unified", "RAM", "model"
   std::optional<double> memory_used_bytes, memory_total_bytes;
+  // Weights one decoded token reads and the rate the device's measured copy bandwidth allows.
+  std::optional<double> bytes_per_token, floor_tokens_per_second;
 };
 
 // "demo-model · BF16 · cpu on CPU (4 threads) · prompt 28, reply 311 tokens · first token 12 ms ·
-// 455.1 tok/s · context 339 / 4096 · GPU memory 61.2 / 79.6 GiB"; parts without a value are left out.
+// 455.1 tok/s (floor 1018) · 2.98 GB/token · context 339 / 4096 · GPU memory 61.2 / 79.6 GiB"; parts
+// without a value are left out.
 QString describe_run_status(const RunStatus& status);
 
 // The memory part of a run status from a telemetry sample: the GPU's (NVML), unified memory

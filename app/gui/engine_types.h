@@ -48,6 +48,8 @@ struct ModelSummary {
   std::uint64_t parameter_count = 0;
   std::uint64_t device_bytes = 0;
   QString weight_format;           // "BF16", "F32", "BF16 + F32"; empty for a remote server
+  std::uint64_t bytes_per_token = 0;     // weights one decoded token reads
+  double floor_tokens_per_second = 0.0;  // what the device's measured copy rate allows (0: not measured)
   // A remote OpenAI-compatible server (remote_worker.h) instead of a local engine.
   QString remote_url;              // empty: local
   bool provides_routing = true;    // per-token MoE routing comes with the tokens

@@ -102,6 +102,8 @@ void EngineWorker::load(const LoadRequest& request) {
     summary.parameter_count = info.parameter_count;
     summary.device_bytes = info.device_bytes;
     summary.weight_format = QString::fromStdString(info.weight_format);
+    summary.bytes_per_token = info.decode_bytes_per_token;
+    summary.floor_tokens_per_second = info.decode_floor_tokens_per_second();
     emit loaded(summary);
   } catch (const std::exception& error) {
     unload();

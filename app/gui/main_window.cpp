@@ -354,6 +354,8 @@ void MainWindow::on_loaded(const ModelSummary& summary) {
   run.model = QFileInfo(summary.model).fileName();
   if (run.model.isEmpty()) run.model = summary.model;
   run.format = summary.weight_format;
+  if (summary.bytes_per_token > 0) run.bytes_per_token = double(summary.bytes_per_token);
+  if (summary.floor_tokens_per_second > 0) run.floor_tokens_per_second = summary.floor_tokens_per_second;
   run.backend = summary.remote_url.isEmpty() ? summary.backend : QStringLiteral("remote");
   run.device = summary.device_name;
   run.context_max = summary.max_context;

@@ -137,6 +137,8 @@ json HttpServer::Impl::model_entry() const {
             {"device", model.info().device_name},
             {"format", model.info().weight_format},
             {"weight_bytes", model.info().weight_bytes},
+            {"bytes_per_token", model.info().decode_bytes_per_token},
+            {"bandwidth_floor_tokens_per_second", model.info().decode_floor_tokens_per_second()},
             {"vocab_size", c.vocab_size},
             {"max_context", served.max_context},
             {"routing", !moe_layers.empty()},

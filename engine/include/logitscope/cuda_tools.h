@@ -123,5 +123,8 @@ struct BenchReport {
 };
 
 BenchReport run_bench(const BenchOptions& options);
+// The device's copy rate (read + write bytes per second / 1e9) over two 256 MiB buffers; 0 when
+// they cannot be allocated.
+double measure_copy_bandwidth_gbps();
 
 }  // namespace logitscope::cuda_tools

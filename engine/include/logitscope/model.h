@@ -54,6 +54,13 @@ struct ModelInfo {
   std::uint64_t decode_bytes_per_token = 0;  // weights read for one decoded token (active experts only)
   std::uint64_t device_bytes = 0;          // memory the backend holds for weights
   std::string device_name;                 // "CPU (16 threads)", "NVIDIA H100 80GB HBM3"
+  // The device's copy rate (read + write bytes), measured when a CUDA model loads; 0 when not
+  // measured. Against decode_bytes_per_token it gives the decode rate the memory allows.
+  double memory_bandwidth_gbps = 0.0;
+  double decode_floor_tokens_per_second() const {
+    return memory_bandwidth_gbps > 0 && decode_bytes_per_token > 0 ? memory_bandwidth_gbps * 1e9 / double(decode_bytes_per_token)
+                                                                    : 0.0;
+  }
   // Ids that end a turn: config.json's and generation_config.json's eos ids, then the chat
   // template's eos token (tokenizer_config.json) when the vocabulary has it.
   std::vector<TokenId> stop_ids;

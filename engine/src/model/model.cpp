@@ -8,6 +8,7 @@
 #include "backend/backend.h"
 #ifdef LOGITSCOPE_HAVE_CUDA
 #include "backend/cuda/cuda_backend.h"
+#include "logitscope/cuda_tools.h"
 #endif
 #include "logitscope/chat.h"
 #include "logitscope/errors.h"
@@ -52,6 +53,10 @@ void load_weights(const LoadOptions& options, const Report& report, const Progre
   } else {
 #ifdef LOGITSCOPE_HAVE_CUDA
     backend = make_cuda_backend(info.config, weights, options.max_context, progress);
+    // What the device reads per token (its own layout: F32 checkpoints become bf16 there), and the
+    // copy rate that bounds decode.
+    info.decode_bytes_per_token = cuda::cuda_backend_stats(*backend).decode_weight_bytes;
+    info.memory_bandwidth_gbps = cuda_tools::measure_copy_bandwidth_gbps();
 #else
     (void)progress;
     throw Error("this build has no CUDA backend (configure with -DLOGITSCOPE_CUDA=ON where nvcc is installed)");
@@ -74,6 +79,7 @@ void load_synthetic(const LoadOptions& options, ModelInfo& info, std::unique_ptr
   info.weight_bytes = stats.weight_bytes;
   info.decode_bytes_per_token = stats.decode_weight_bytes;
   info.weight_format = stats.weight_format + ", synthetic";
+  info.memory_bandwidth_gbps = cuda_tools::measure_copy_bandwidth_gbps();
 #else
   (void)backend;
   throw Error("this build has no CUDA backend (configure with -DLOGITSCOPE_CUDA=ON where nvcc is installed)");

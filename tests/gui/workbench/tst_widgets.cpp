@@ -34,6 +34,7 @@
 #include "plot_style.h"
 #include "recorded_stream.h"
 #include "routing_heatmap.h"
+#include "run_status.h"
 #include "test_support.h"
 #include "token_format.h"
 #include "token_strip.h"
@@ -104,6 +105,23 @@ class TestWidgets : public QObject {
     stream_ = test::load_golden_stream(fixture("tiny-every-kind"));
     QVERIFY2(stream_.size() >= 20, "tests/fixtures/models/tiny-every-kind/golden.json missing or empty");
     QVERIFY(!stream_.front().routing.empty());
+  }
+
+  void run_status_names_the_bandwidth_floor() {
+    widgets::RunStatus s;
+    s.model = QStringLiteral("nano");
+    s.format = QStringLiteral("NVFP4 + BF16");
+    s.bytes_per_token = 2.977e9;
+    s.floor_tokens_per_second = 1018.2;
+    // Before a reply: the floor alone; after one: beside the measured rate.
+    QString text = widgets::describe_run_status(s);
+    QVERIFY2(text.contains(QStringLiteral("floor 1018 tok/s")) && text.contains(QStringLiteral("2.98 GB/token")), qPrintable(text));
+    s.tokens_per_second = 487.1;
+    text = widgets::describe_run_status(s);
+    QVERIFY2(text.contains(QStringLiteral("487.1 tok/s (floor 1018)")), qPrintable(text));
+    s.floor_tokens_per_second.reset();  // the CPU backend measures no bandwidth
+    text = widgets::describe_run_status(s);
+    QVERIFY2(!text.contains(QStringLiteral("floor")) && text.contains(QStringLiteral("487.1 tok/s")), qPrintable(text));
   }
 
   void visible_tokens() {
