@@ -608,7 +608,11 @@ class TestWidgets : public QObject {
     heartbeat.stop();
     feeder.stop();
     const double load = system_load();
-    const bool loaded = load > double(QThread::idealThreadCount());
+    // Wall gaps say something about our code only on a quiet machine: with half the cores busy
+    // elsewhere (a parallel test run) the scheduler alone makes 100 ms gaps (seen: 108 ms wall with
+    // 40 ms of this thread's CPU at a load average of 1.1 on 2 cores). The CPU criterion above holds
+    // everywhere.
+    const bool loaded = load > 0.5 * double(QThread::idealThreadCount());
     qInfo("streamed %zu events in %lld ms; longest event-loop gap %lld ms wall, %.1f ms of this thread's CPU; "
           "load average %.1f on %d cores", events.size(), clock.elapsed(), heartbeat.worst_wall_ms(), heartbeat.worst_cpu_ms(), load,
           QThread::idealThreadCount());
