@@ -50,6 +50,7 @@ struct ModelSummary {
   QString weight_format;           // "BF16", "F32", "BF16 + F32"; empty for a remote server
   std::uint64_t bytes_per_token = 0;     // weights one decoded token reads
   double floor_tokens_per_second = 0.0;  // what the device's measured copy rate allows (0: not measured)
+  QString memory_plan;                   // GPU memory the load needed against what was free (CUDA)
   // A remote OpenAI-compatible server (remote_worker.h) instead of a local engine.
   QString remote_url;              // empty: local
   bool provides_routing = true;    // per-token MoE routing comes with the tokens

@@ -104,6 +104,7 @@ void EngineWorker::load(const LoadRequest& request) {
     summary.weight_format = QString::fromStdString(info.weight_format);
     summary.bytes_per_token = info.decode_bytes_per_token;
     summary.floor_tokens_per_second = info.decode_floor_tokens_per_second();
+    summary.memory_plan = QString::fromStdString(info.device_memory_plan);
     emit loaded(summary);
   } catch (const std::exception& error) {
     unload();

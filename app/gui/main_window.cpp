@@ -374,6 +374,7 @@ void MainWindow::on_loaded(const ModelSummary& summary) {
                              .arg(summary.num_layers).arg(summary.moe_layers.size()).arg(summary.num_experts)
                              .arg(summary.device_bytes > 0 ? QStringLiteral(", ") + QLocale().formattedDataSize(qint64(summary.device_bytes)) : QString())
                              .arg(summary.has_tokenizer ? QString() : tr("; no tokenizer: type token ids, tokens show as <id>")));
+  if (!summary.memory_plan.isEmpty()) status_label_->setToolTip(tr("GPU memory at load: %1").arg(summary.memory_plan));
   if (telemetry_) {
     logitscope::telemetry::EngineCounters counters;
     counters.model_loaded = true;

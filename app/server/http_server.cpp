@@ -139,6 +139,7 @@ json HttpServer::Impl::model_entry() const {
             {"weight_bytes", model.info().weight_bytes},
             {"bytes_per_token", model.info().decode_bytes_per_token},
             {"bandwidth_floor_tokens_per_second", model.info().decode_floor_tokens_per_second()},
+            {"memory_plan", model.info().device_memory_plan},
             {"vocab_size", c.vocab_size},
             {"max_context", served.max_context},
             {"routing", !moe_layers.empty()},

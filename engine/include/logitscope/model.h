@@ -57,6 +57,8 @@ struct ModelInfo {
   // The device's copy rate (read + write bytes), measured when a CUDA model loads; 0 when not
   // measured. Against decode_bytes_per_token it gives the decode rate the memory allows.
   double memory_bandwidth_gbps = 0.0;
+  // What loading needed on the device against what was free before it (CUDA; empty otherwise).
+  std::string device_memory_plan;
   double decode_floor_tokens_per_second() const {
     return memory_bandwidth_gbps > 0 && decode_bytes_per_token > 0 ? memory_bandwidth_gbps * 1e9 / double(decode_bytes_per_token)
                                                                     : 0.0;

@@ -55,7 +55,9 @@ void load_weights(const LoadOptions& options, const Report& report, const Progre
     backend = make_cuda_backend(info.config, weights, options.max_context, progress);
     // What the device reads per token (its own layout: F32 checkpoints become bf16 there), and the
     // copy rate that bounds decode.
-    info.decode_bytes_per_token = cuda::cuda_backend_stats(*backend).decode_weight_bytes;
+    const cuda::CudaBackendStats stats = cuda::cuda_backend_stats(*backend);
+    info.decode_bytes_per_token = stats.decode_weight_bytes;
+    info.device_memory_plan = stats.memory_plan;
     info.memory_bandwidth_gbps = cuda_tools::measure_copy_bandwidth_gbps();
 #else
     (void)progress;
@@ -80,6 +82,7 @@ void load_synthetic(const LoadOptions& options, ModelInfo& info, std::unique_ptr
   info.decode_bytes_per_token = stats.decode_weight_bytes;
   info.weight_format = stats.weight_format + ", synthetic";
   info.memory_bandwidth_gbps = cuda_tools::measure_copy_bandwidth_gbps();
+  info.device_memory_plan = stats.memory_plan;
 #else
   (void)backend;
   throw Error("this build has no CUDA backend (configure with -DLOGITSCOPE_CUDA=ON where nvcc is installed)");

@@ -535,6 +535,7 @@ CudaBackendStats CudaBackend::stats() const {
   s.kv_bytes_per_position = 2ull * c.count(LayerKind::Attention) * c.num_key_value_heads * c.head_dim * 2;
   s.device_name = device_name_;
   s.weight_format = model_.format;
+  s.memory_plan = memory_plan_;
   return s;
 }
 

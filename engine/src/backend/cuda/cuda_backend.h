@@ -21,6 +21,7 @@ struct CudaBackendStats {
   std::uint64_t kv_bytes_per_position = 0;  // K + V of all attention layers for one position
   std::string device_name;
   std::string weight_format;                // "BF16", "NVFP4 + BF16", ... (how the matrices are stored)
+  std::string memory_plan;                  // "needs 19.28 GiB (weights 18.00 GiB) of 78.61 GiB free on ..."
 };
 
 // One decode stage in profile mode: events around each launch, summed over the profiled tokens.

@@ -128,6 +128,7 @@ class CudaBackend final : public Backend {
   void reset(BackendState& state) override;
 
   CudaBackendStats stats() const;
+  void set_memory_plan(std::string plan) { memory_plan_ = std::move(plan); }
   void set_graphs(bool on) {
     std::lock_guard lock(mutex_);
     use_graphs_ = on;
@@ -176,6 +177,7 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   std::string device_name_;
+  std::string memory_plan_;  // what the load needed against what was free (check_fits)
   std::mutex mutex_;
   bool use_graphs_ = true;
   // Decode: the shared expert of a MoE layer runs on a second stream (a parallel branch of the

@@ -135,9 +135,10 @@ namespace {
 constexpr std::uint64_t kStagingBytes = 64ull << 20;   // per staging buffer (two)
 constexpr std::uint64_t kMarginBytes = 768ull << 20;   // CUDA context, cuBLAS workspace, fragmentation
 
-// Refuses (before allocating anything) a model that will not fit, saying what it needs.
-void check_fits(const ModelConfig& cfg, std::uint64_t arena, std::int64_t dequant_elems, std::int64_t max_context,
-                bool staging) {
+// Refuses (before allocating anything) a model that will not fit, saying what it needs; otherwise
+// returns what it needs against what is free ("needs 19.28 GiB of 78.61 GiB free on NVIDIA H100 ...").
+std::string check_fits(const ModelConfig& cfg, std::uint64_t arena, std::int64_t dequant_elems, std::int64_t max_context,
+                       bool staging) {
   int dev = 0;
   LS_CUDA(cudaGetDevice(&dev));
   cudaDeviceProp prop{};
@@ -153,6 +154,7 @@ void check_fits(const ModelConfig& cfg, std::uint64_t arena, std::int64_t dequan
                 ", workspace " + gib(ws) + ", reserve " + gib(kMarginBytes) + ") but only " + gib(free_b) + " of " +
                 gib(total_b) + " are free. Use a smaller max context or a GPU with more memory.");
   }
+  return "needs " + gib(need) + " (weights " + gib(arena) + ") of " + gib(free_b) + " free on " + prop.name;
 }
 
 int dtype_code(DType d) { return d == DType::F32 ? 0 : d == DType::F16 ? 1 : 2; }
@@ -295,7 +297,8 @@ std::unique_ptr<Backend> make_cuda_backend(const ModelConfig& config, const Mode
   DeviceModel model;
   std::vector<UploadJob> jobs;
   const std::uint64_t arena = layout_model(config, &weights, nullptr, model, jobs);
-  check_fits(config, arena, model.max_dequant_elems, max_context, true);
+  const std::string plan = check_fits(config, arena, model.max_dequant_elems, max_context, true);
+  if (progress && !progress({"GPU memory: " + plan, 0, 0})) throw Cancelled("load cancelled");
   void* base = nullptr;
   LS_CUDA(cudaMalloc(&base, arena));
   jobs.clear();
@@ -304,6 +307,7 @@ std::unique_ptr<Backend> make_cuda_backend(const ModelConfig& config, const Mode
     layout_model(config, &weights, static_cast<char*>(base), bound, jobs);
     bound.arena = base;
     auto backend = std::make_unique<CudaBackend>(std::move(bound), max_context);
+    backend->set_memory_plan(plan);
     base = nullptr;  // owned by the backend now
     upload(jobs, backend->stream(), progress);
     return backend;
@@ -321,7 +325,7 @@ std::unique_ptr<Backend> make_cuda_backend_synthetic(const ModelConfig& config, 
   DeviceModel model;
   std::vector<UploadJob> jobs;
   const std::uint64_t arena = layout_model(config, nullptr, nullptr, model, jobs);
-  check_fits(config, arena, model.max_dequant_elems, max_context, false);
+  const std::string plan = check_fits(config, arena, model.max_dequant_elems, max_context, false);
   void* base = nullptr;
   LS_CUDA(cudaMalloc(&base, arena));
   jobs.clear();
@@ -329,6 +333,7 @@ std::unique_ptr<Backend> make_cuda_backend_synthetic(const ModelConfig& config, 
   layout_model(config, nullptr, static_cast<char*>(base), bound, jobs);
   bound.arena = base;
   auto backend = std::make_unique<CudaBackend>(std::move(bound), max_context);
+  backend->set_memory_plan(plan);
   std::uint64_t i = 0;
   for (const auto& j : jobs) {
     const std::uint64_t s = seed * 0x100000001B3ull + (++i) * 0x9E3779B97F4A7C15ull;
