@@ -217,16 +217,23 @@ void ConversationDriver::set_thinking(int message, bool on) {
   if (message >= 0 && message < int(conversation_.messages.size())) conversation_.messages[message].thinking = on;
 }
 
-void ConversationDriver::start(int message, int branch, std::optional<TokenId> forced, int steps, bool preview) {
-  GenerateRequest request;
-  for (int i = 0; i < message; ++i) {
+std::vector<PromptTurn> ConversationDriver::turns_before(int end) const {
+  const int n = end < 0 ? int(conversation_.messages.size()) : std::min(end, int(conversation_.messages.size()));
+  std::vector<PromptTurn> turns;
+  for (int i = 0; i < n; ++i) {
     const ChatMessage& m = conversation_.messages[i];
     PromptTurn turn;
     turn.role = m.role.toStdString();
     turn.content = m.content.toStdString();
     if (m.is_reply()) turn.ids = conversation_.current_ids(i);
-    request.turns.push_back(std::move(turn));
+    turns.push_back(std::move(turn));
   }
+  return turns;
+}
+
+void ConversationDriver::start(int message, int branch, std::optional<TokenId> forced, int steps, bool preview) {
+  GenerateRequest request;
+  request.turns = turns_before(message);
   ChatMessage& reply = conversation_.messages[message];
   reply.current_branch = branch;
   reply.branches[branch].stop_reason.clear();

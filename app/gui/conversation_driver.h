@@ -43,6 +43,9 @@ class ConversationDriver : public QObject {
   void set_conversation(workbench::Conversation conversation);
   // Text of message `index` as the user reads it: reasoning (if any) and answer.
   QString message_text(int index) const;
+  // Messages [0, end) as the prompt builder takes them (replies with their current branch's ids);
+  // end < 0: all of them.
+  std::vector<PromptTurn> turns_before(int end = -1) const;
 
  public slots:
   void new_conversation();

@@ -15,6 +15,7 @@ EngineController::EngineController(QObject* parent) : WorkerSignals(parent), wor
   // signals are delivered on the GUI thread.
   connect(this, &EngineController::load_requested, worker_, &EngineWorker::load, Qt::QueuedConnection);
   connect(this, &EngineController::generate_requested, worker_, &EngineWorker::generate, Qt::QueuedConnection);
+  connect(this, &EngineController::evaluate_requested, worker_, &EngineWorker::evaluate, Qt::QueuedConnection);
   wire(worker_, Qt::QueuedConnection, false);
   thread_.start();
 }
@@ -40,6 +41,8 @@ void EngineController::wire(WorkerSignals* worker, Qt::ConnectionType type, bool
     if (stats.request == current_) set_busy(false);
     emit finished(stats);
   }, type);
+  connect(worker, &WorkerSignals::evaluated, this, &EngineController::evaluated, type);
+  connect(worker, &WorkerSignals::evaluate_failed, this, &EngineController::evaluate_failed, type);
   connect(worker, &WorkerSignals::failed, this, [this](quint64 request, const QString& message) {
     if (request == current_) set_busy(false);
     emit failed(request, message);
@@ -86,5 +89,20 @@ std::uint64_t EngineController::generate(GenerateRequest request) {
 }
 
 void EngineController::stop() { stop_.request_stop(); }
+
+std::uint64_t EngineController::evaluate(EvaluateRequest request) {
+  request.id = next_id_++;
+  if (remote_active_) {
+    const std::uint64_t id = request.id;
+    QMetaObject::invokeMethod(this, [this, id] {
+      emit evaluate_failed(id, tr("scoring a text needs a local model: a server's API gives no log-probabilities of a "
+                                  "given text"));
+    }, Qt::QueuedConnection);
+    return request.id;
+  }
+  request.stop = stop_.get_token();
+  emit evaluate_requested(request);
+  return request.id;
+}
 
 }  // namespace logitscope::gui

@@ -29,6 +29,9 @@ class EngineController : public WorkerSignals {
   // Fills in the id and the stop token; returns the id.
   std::uint64_t generate(GenerateRequest request);
   void stop();            // never blocks
+  // Scores a text or the conversation on the engine thread (after what runs there); fills in the
+  // id and returns it. A remote server cannot score: evaluate_failed() at once.
+  std::uint64_t evaluate(EvaluateRequest request);
   bool busy() const { return busy_; }
   bool loading() const { return loading_; }
   std::uint64_t current_request() const { return current_; }
@@ -42,6 +45,7 @@ class EngineController : public WorkerSignals {
   // To the worker (queued).
   void load_requested(const logitscope::gui::LoadRequest& request);
   void generate_requested(const logitscope::gui::GenerateRequest& request);
+  void evaluate_requested(const logitscope::gui::EvaluateRequest& request);
   // The worker's answers (WorkerSignals) are re-emitted on the GUI thread; and:
   void busy_changed(bool busy);
 

@@ -12,6 +12,8 @@ void register_engine_types() {
   qRegisterMetaType<TokenBatch>();
   qRegisterMetaType<NextPreview>();
   qRegisterMetaType<GenerationStats>();
+  qRegisterMetaType<EvaluateRequest>();
+  qRegisterMetaType<EvaluateResult>();
 }
 
 }  // namespace logitscope::gui

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "logitscope/events.h"
+#include "scored_text.h"
 
 namespace logitscope::gui {
 
@@ -128,6 +129,23 @@ struct GenerationStats {
   std::int64_t context_max = 0;
 };
 
+// The surprise of a text (the Surprise dock): `text` scored as it is, or when empty the conversation
+// `turns` rendered through the chat template.
+struct EvaluateRequest {
+  std::uint64_t id = 0;
+  QString text;
+  QString source;                    // what the view calls it ("pasted text", a file name)
+  std::vector<PromptTurn> turns;
+  bool enable_thinking = false;
+  int top_k = 10;
+  std::stop_token stop;
+};
+
+struct EvaluateResult {
+  std::uint64_t request = 0;
+  workbench::ScoredText text;
+};
+
 // Registers every type above for queued connections (call once, before the worker starts).
 void register_engine_types();
 
@@ -141,3 +159,5 @@ Q_DECLARE_METATYPE(logitscope::gui::PromptInfo)
 Q_DECLARE_METATYPE(logitscope::gui::TokenBatch)
 Q_DECLARE_METATYPE(logitscope::gui::NextPreview)
 Q_DECLARE_METATYPE(logitscope::gui::GenerationStats)
+Q_DECLARE_METATYPE(logitscope::gui::EvaluateRequest)
+Q_DECLARE_METATYPE(logitscope::gui::EvaluateResult)

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "logitscope/errors.h"
+#include "logitscope/evaluate.h"
 #include "logitscope/model.h"
 #include "logitscope/session.h"
 #include "logitscope/tokenizer.h"
@@ -109,6 +110,42 @@ void EngineWorker::load(const LoadRequest& request) {
   } catch (const std::exception& error) {
     unload();
     emit load_failed(QString::fromStdString(error.what()));
+  }
+}
+
+void EngineWorker::evaluate(const EvaluateRequest& request) {
+  try {
+    if (!model_) throw Error("no model is loaded");
+    const Tokenizer* tokenizer = model_->tokenizer();
+    workbench::ScoredText out;
+    if (!request.text.isEmpty()) {
+      const std::string text = request.text.toStdString();
+      out.ids = tokenizer ? tokenizer->encode(text, false) : text_to_ids_without_tokenizer(text, model_->config().vocab_size);
+      out.source = request.source.isEmpty() ? QStringLiteral("text") : request.source;
+    } else {
+      out.ids = build_prompt(*model_, request.turns, request.enable_thinking).ids;
+      out.source = QStringLiteral("conversation");
+    }
+    if (out.ids.size() < 2) throw Error("scoring needs a text of at least two tokens");
+    if (std::int64_t(out.ids.size()) > model_->max_context())
+      throw Error("the text has " + std::to_string(out.ids.size()) + " tokens, more than the context of " +
+                  std::to_string(model_->max_context()));
+    const auto started = std::chrono::steady_clock::now();
+    const TextScore score = evaluate_text(
+        *model_, out.ids, request.top_k,
+        [&](const TokenScore& s) { out.scored.push_back({s.id, s.logprob, s.entropy, s.rank, s.top_k}); }, 512,
+        request.stop);
+    out.total_nll = score.total_nll;
+    out.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    if (tokenizer) {
+      for (TokenId id : out.ids) out.bytes.push_back(tokenizer->token_bytes(id));
+      for (const auto& s : out.scored)
+        for (const auto& e : s.top_k)
+          if (!out.labels.count(e.id)) out.labels.emplace(e.id, tokenizer->token_bytes(e.id));
+    }
+    emit evaluated(EvaluateResult{request.id, std::move(out)});
+  } catch (const std::exception& error) {
+    emit evaluate_failed(request.id, QString::fromUtf8(error.what()));
   }
 }
 

@@ -29,6 +29,8 @@ class EngineWorker : public WorkerSignals {
  public slots:
   void load(const logitscope::gui::LoadRequest& request);
   void generate(const logitscope::gui::GenerateRequest& request);
+  // Scores a text or the conversation (evaluate_text); answers evaluated() or evaluate_failed().
+  void evaluate(const logitscope::gui::EvaluateRequest& request);
   void unload();
 
  private:

@@ -36,6 +36,7 @@
 #include "routing_heatmap.h"
 #include "run_status.h"
 #include "settings_panel.h"
+#include "surprise_view.h"
 #include "settings_store.h"
 #include "telemetry_feed.h"
 #include "telemetry_panel.h"
@@ -96,6 +97,7 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
   driver_ = new ConversationDriver(engine_, store_, chat_, branches_, this);
   driver_->set_settings_source([this] { return settings_panel_->values(); });
   build_actions();
+  wire_surprise();
 
   connect(driver_, &ConversationDriver::status, status_label_, &QLabel::setText);
   connect(driver_, &ConversationDriver::error, this, &MainWindow::show_error);
@@ -145,6 +147,7 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
     cancel_load_->setVisible(false);
     model_.reset();
     driver_->clear_model();
+    surprise_->set_available(false, tr("Load a model to score texts."));
     if (telemetry_) telemetry_->modelUnloaded();
     show_error(tr("Could not load the model: %1").arg(message));
     status_label_->setText(tr("No model loaded"));
@@ -186,6 +189,7 @@ void MainWindow::build_docks() {
   tokens_split->setStretchFactor(1, 2);
   topk_ = new widgets::TopKView(store_);
   heatmap_ = new widgets::RoutingHeatmap(store_);
+  surprise_ = new widgets::SurpriseView;
   settings_panel_ = new SettingsPanel;
   telemetry_ = new TelemetryPanel;
 
@@ -217,7 +221,9 @@ void MainWindow::build_docks() {
       add_dock(tr("Telemetry"), QStringLiteral("telemetryDock"), scrolling(telemetry_), Qt::BottomDockWidgetArea);
   splitDockWidget(tokens, topk, Qt::Horizontal);
   splitDockWidget(branch_dock, settings, Qt::Vertical);
+  QDockWidget* surprise = add_dock(tr("Surprise"), QStringLiteral("surpriseDock"), surprise_, Qt::BottomDockWidgetArea);
   tabifyDockWidget(routing, telemetry);
+  tabifyDockWidget(routing, surprise);
   routing->raise();
 }
 
@@ -286,6 +292,34 @@ void MainWindow::build_actions() {
   for (QAction* action : {send_action_, stop_action_, step_action_, step_n_action_, run_action_, pause}) toolbar->addAction(action);
 }
 
+void MainWindow::wire_surprise() {
+  connect(surprise_, &widgets::SurpriseView::score_text_requested, this, [this](const QString& text) {
+    EvaluateRequest request;
+    request.text = text;
+    request.source = tr("pasted text");
+    surprise_->set_busy(true);
+    surprise_request_ = engine_->evaluate(request);
+  });
+  connect(surprise_, &widgets::SurpriseView::score_conversation_requested, this, [this] {
+    EvaluateRequest request;
+    request.turns = driver_->turns_before();
+    if (request.turns.empty()) {
+      surprise_->show_error(tr("the conversation is empty"));
+      return;
+    }
+    const auto& messages = driver_->conversation().messages;
+    request.enable_thinking = !messages.empty() && messages.back().thinking;
+    surprise_->set_busy(true);
+    surprise_request_ = engine_->evaluate(request);
+  });
+  connect(engine_, &EngineController::evaluated, this, [this](const EvaluateResult& result) {
+    if (result.request == surprise_request_) surprise_->show_result(result.text);
+  });
+  connect(engine_, &EngineController::evaluate_failed, this, [this](quint64 request, const QString& message) {
+    if (request == surprise_request_) surprise_->show_error(message);
+  });
+}
+
 void MainWindow::start_telemetry(const QString& kind) {
   if (kind == QLatin1String("none")) return;
   telemetry_feed_ = new TelemetryFeed(this);
@@ -349,6 +383,9 @@ void MainWindow::on_loaded(const ModelSummary& summary) {
   progress_->setVisible(false);
   cancel_load_->setVisible(false);
   driver_->set_model(summary);
+  if (summary.remote_url.isEmpty()) surprise_->set_available(true);
+  else surprise_->set_available(false, tr("Scoring a text needs a local model: a server's API gives no log-probabilities "
+                                          "of a given text."));
   apply_remote_notices(summary, heatmap_, entropy_, topk_);
   widgets::RunStatus run;
   run.model = QFileInfo(summary.model).fileName();

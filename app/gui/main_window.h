@@ -27,6 +27,7 @@ class RoutingHeatmap;
 class RunStatusLabel;
 class TokenStrip;
 class TopKView;
+class SurpriseView;
 }  // namespace logitscope::widgets
 
 namespace logitscope::workbench {
@@ -63,6 +64,7 @@ class MainWindow : public QMainWindow {
   widgets::RoutingHeatmap* heatmap() const { return heatmap_; }
   widgets::TokenStrip* strip() const { return strip_; }
   widgets::BranchTree* branches() const { return branches_; }
+  widgets::SurpriseView* surprise() const { return surprise_; }
   SettingsPanel* settings_panel() const { return settings_panel_; }
   QString banner_text() const;
   QString run_status_text() const;  // the status line: model, device, last reply's numbers
@@ -80,6 +82,7 @@ class MainWindow : public QMainWindow {
   void size_docks();  // the default dock sizes, as shares of the window's size
   void build_actions();
   void start_telemetry(const QString& kind);
+  void wire_surprise();  // the Surprise dock's requests and answers
   void update_title();
   void update_actions();
   void open_model_dialog();
@@ -95,6 +98,8 @@ class MainWindow : public QMainWindow {
   widgets::EntropyPlot* entropy_;
   widgets::TopKView* topk_;
   widgets::RoutingHeatmap* heatmap_;
+  widgets::SurpriseView* surprise_;
+  std::uint64_t surprise_request_ = 0;  // the scoring the Surprise dock waits for
   widgets::BranchTree* branches_;
   SettingsPanel* settings_panel_;
   TelemetryPanel* telemetry_ = nullptr;

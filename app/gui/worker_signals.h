@@ -24,6 +24,8 @@ class WorkerSignals : public QObject {
   void preview(const logitscope::gui::NextPreview& preview);
   void finished(const logitscope::gui::GenerationStats& stats);
   void failed(quint64 request, const QString& message);
+  void evaluated(const logitscope::gui::EvaluateResult& result);
+  void evaluate_failed(quint64 request, const QString& message);
 };
 
 }  // namespace logitscope::gui

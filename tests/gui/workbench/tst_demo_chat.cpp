@@ -13,17 +13,22 @@
 #include <QJsonObject>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QTableWidget>
 #include <QTest>
+#include <QTextBrowser>
 
 #include "chat_pane.h"
 #include "conversation_driver.h"
 #include "engine_controller.h"
 #include "event_store.h"
+#include "logitscope/evaluate.h"
 #include "logitscope/model.h"
+#include "logitscope/tokenizer.h"
 #include "main_window.h"
 #include "model_locator.h"
 #include "prompt_builder.h"
 #include "settings_panel.h"
+#include "surprise_view.h"
 
 using namespace logitscope;
 using namespace logitscope::gui;
@@ -237,6 +242,44 @@ class TestDemoChat : public QObject {
     reopened.driver()->switch_branch(1, 0);
     QCOMPARE(int(reopened.driver()->conversation().messages.size()), 4);
     QCOMPARE(reopened.driver()->conversation().messages[3].content, later_reply);
+  }
+
+  // The Surprise dock scores a pasted text and the conversation on the engine thread; its numbers are
+  // evaluate_text's on the same tokens (a model loaded here, apart from the window's).
+  void surprise_dock_scores_a_text_and_the_conversation() {
+    const QString text = QStringLiteral("Serendipity means finding something good without looking for it.");
+    widgets::SurpriseView* view = window_->surprise();
+    QSignalSpy evaluated(window_->engine(), &EngineController::evaluated);
+    view->set_input_text(text);
+    emit view->score_text_requested(text);
+    QTRY_VERIFY_WITH_TIMEOUT(evaluated.count() == 1, 60000);
+    const workbench::ScoredText& shown = view->result();
+
+    LoadOptions options;
+    options.snapshot.model = demo_model_dir().toStdString();
+    options.backend = BackendKind::Cpu;
+    options.threads = 1;
+    const auto model = Model::load(options);
+    const std::vector<TokenId> ids = model->tokenizer()->encode(text.toStdString(), false);
+    const TextScore score = evaluate_text(*model, ids, 10, {});
+    QCOMPARE(shown.ids, ids);
+    QCOMPARE(shown.tokens(), std::int64_t(ids.size() - 1));
+    QVERIFY2(std::abs(shown.total_nll - score.total_nll) < 1e-3,
+             qPrintable(QStringLiteral("%1 vs %2").arg(shown.total_nll).arg(score.total_nll)));
+    QVERIFY2(view->summary_text().contains(QStringLiteral("%1 tokens scored").arg(ids.size() - 1)), qPrintable(view->summary_text()));
+    QVERIFY(view->text_view()->toPlainText().contains(QStringLiteral("Serendipity")));
+    view->select_token(1);
+    QCOMPARE(view->table()->rowCount(), 10);
+
+    // The conversation through the chat template: the prompt builder's tokens, every one scored.
+    emit view->score_conversation_requested();
+    QTRY_VERIFY_WITH_TIMEOUT(evaluated.count() == 2, 60000);
+    const auto turns = window_->driver()->turns_before();
+    const auto& messages = conversation().messages;
+    const BuiltPrompt prompt = build_prompt(*model, turns, !messages.empty() && messages.back().thinking);
+    QCOMPARE(view->result().ids, prompt.ids);
+    QCOMPARE(view->result().source, QStringLiteral("conversation"));
+    QVERIFY(view->result().total_nll > 0.0);
   }
 
   void cleanupTestCase() { window_.reset(); }
