@@ -589,23 +589,20 @@ class TestWidgets : public QObject {
     QTest::qWait(100);
     heartbeat.stop();
     feeder.stop();
-    const double load = system_load();
-    // Wall gaps say something about our code only on a quiet machine: with half the cores busy
-    // elsewhere (a parallel test run) the scheduler alone makes 100 ms gaps (seen: 108 ms wall with
-    // 40 ms of this thread's CPU at a load average of 1.1 on 2 cores). The CPU criterion above holds
-    // everywhere.
-    const bool loaded = load > 0.5 * double(QThread::idealThreadCount());
-    qInfo("streamed %zu events in %lld ms; longest event-loop gap %lld ms wall, %.1f ms of this thread's CPU; "
-          "load average %.1f on %d cores", events.size(), clock.elapsed(), heartbeat.worst_wall_ms(), heartbeat.worst_cpu_ms(), load,
-          QThread::idealThreadCount());
+    qInfo("streamed %zu events in %lld ms; longest event-loop gap %lld ms wall, %.1f ms without the time spent "
+          "waiting for a CPU, %.1f ms of this thread's CPU; load average %.1f on %d cores",
+          events.size(), clock.elapsed(), heartbeat.worst_wall_ms(), heartbeat.worst_own_ms(), heartbeat.worst_cpu_ms(),
+          system_load(), QThread::idealThreadCount());
     QCOMPARE(strip->chip_count(), int(events.size()));
     QCOMPARE(entropy->point_count(), int(events.size()));
     QVERIFY2(heartbeat.worst_cpu_ms() <= 50.0,
              qPrintable(QStringLiteral("the GUI thread worked %1 ms without returning to the event loop")
                             .arg(heartbeat.worst_cpu_ms())));
-    if (!loaded)
-      QVERIFY2(heartbeat.worst_wall_ms() <= 50,
-               qPrintable(QStringLiteral("event loop stalled for %1 ms").arg(heartbeat.worst_wall_ms())));
+    // Wall gaps less the scheduler's share: a parallel test run on 2 cores alone made 55-108 ms wall
+    // gaps with 32-40 ms of this thread's CPU; blocking on a lock would still count here.
+    QVERIFY2(heartbeat.worst_own_ms() <= 50.0,
+             qPrintable(QStringLiteral("event loop stalled for %1 ms (not counting time waiting for a CPU)")
+                            .arg(heartbeat.worst_own_ms())));
   }
 };
 
