@@ -23,6 +23,14 @@ namespace logitscope {
 
 // Per-session caches: KV cache of every attention layer, conv + SSM state of every Mamba layer, and
 // the outputs of the last forward (logits, routing).
+// Throws Error naming the first id outside [0, vocab): every path that feeds ids (the backends'
+// forward, the session, inspect, lens, evaluate) says it the same way.
+inline void check_token_ids(std::span<const TokenId> ids, std::int64_t vocab) {
+  for (TokenId id : ids)
+    if (id < 0 || id >= vocab)
+      throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
+}
+
 class BackendState {
  public:
   virtual ~BackendState() = default;

@@ -19,8 +19,7 @@ TextScore evaluate_text(const Model& model, std::span<const TokenId> ids, int to
     throw Error("the text is " + std::to_string(ids.size()) + " tokens, more than the context the model was loaded with (" +
                 std::to_string(model.max_context()) + "; --max-context)");
   const std::int64_t V = model.config().vocab_size;
-  for (TokenId id : ids)
-    if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+  check_token_ids(ids, V);
   Backend& backend = model.backend();
   auto state = backend.create_state(model.max_context());
   ForwardOptions options;

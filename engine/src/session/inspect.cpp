@@ -13,9 +13,7 @@ PromptInternals inspect_prompt(const Model& model, std::span<const TokenId> ids)
   if (std::int64_t(ids.size()) > model.max_context())
     throw Error("inspect: " + std::to_string(ids.size()) + " tokens exceed the context the model was loaded with (" +
                 std::to_string(model.max_context()) + "; --max-context)");
-  const std::int64_t V = model.config().vocab_size;
-  for (TokenId id : ids)
-    if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+  check_token_ids(ids, model.config().vocab_size);
   Backend& backend = model.backend();
   auto state = backend.create_state(model.max_context());
   ForwardOptions options;

@@ -32,8 +32,7 @@ std::vector<LayerLens> logit_lens(const Model& model, std::span<const TokenId> i
   if (pos + 1 > model.max_context()) throw Error("lens: position " + std::to_string(pos) + " is past the model's context");
   const ModelConfig& c = model.config();
   const std::int64_t V = c.vocab_size;
-  for (TokenId id : ids)
-    if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+  check_token_ids(ids, V);
   Backend& backend = model.backend();
   auto state = backend.create_state(model.max_context());
   ForwardOptions options;

@@ -119,10 +119,7 @@ void Session::prefill(std::span<const TokenId> tokens) {
   if (length() + std::int64_t(tokens.size()) > max_context())
     throw Error("the prompt needs " + std::to_string(length() + tokens.size()) + " tokens but the context holds " +
                 std::to_string(max_context()) + " (shorten it or load with a longer context)");
-  const std::int64_t vocab = model_.config().vocab_size;
-  for (TokenId id : tokens)
-    if (id < 0 || id >= vocab)
-      throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
+  check_token_ids(tokens, model_.config().vocab_size);
   tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
 }
 

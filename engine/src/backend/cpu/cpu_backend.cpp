@@ -111,9 +111,7 @@ class CpuBackend : public Backend {
     if (state.fed + T > state.max_context)
       throw Error("the sequence would reach " + std::to_string(state.fed + T) + " tokens, past the context of " +
                   std::to_string(state.max_context));
-    for (TokenId id : tokens)
-      if (id < 0 || id >= c.vocab_size)
-        throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(c.vocab_size - 1) + ")");
+    check_token_ids(tokens, c.vocab_size);
 
     std::vector<float> h(static_cast<std::size_t>(T * H));  // [T, hidden] residual stream
     for (std::int64_t t = 0; t < T; ++t) weights_.embeddings.to_float(h.data() + t * H, std::int64_t(tokens[t]) * H, H);

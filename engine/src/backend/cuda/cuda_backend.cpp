@@ -362,9 +362,7 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
   if (st.fed + std::int64_t(tokens.size()) > st.max_context)
     throw Error("context full: " + std::to_string(st.fed) + " + " + std::to_string(tokens.size()) +
                 " tokens exceed the state's " + std::to_string(st.max_context));
-  const int V = int(model_.cfg.vocab_size);
-  for (TokenId id : tokens)
-    if (id < 0 || id >= V) throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+  check_token_ids(tokens, model_.cfg.vocab_size);
   st.all_logits.clear();
   st.all_routing_ids.clear();
   st.all_routing_w.clear();
