@@ -10,18 +10,14 @@
 #include "logitscope/compare.h"
 #include "logitscope/errors.h"
 #include "logitscope/model.h"
+#include "reference_model.h"
 
 using namespace logitscope;
 
 namespace {
 
 std::unique_ptr<Model> load(const std::string& dir, WeightFormat quantize = WeightFormat::Bf16) {
-  LoadOptions o;
-  o.snapshot.model = dir;
-  o.threads = 1;
-  o.max_context = 256;
-  o.quantize = quantize;
-  return Model::load(o);
+  return logitscope::test::load_cpu_reference(dir, true, quantize);
 }
 
 std::string source() { return (logitscope::test::fixtures_dir() / "quantized" / "sources" / "tiny-nvfp4").string(); }

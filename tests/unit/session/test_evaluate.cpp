@@ -11,6 +11,7 @@
 #include "logitscope/errors.h"
 #include "logitscope/evaluate.h"
 #include "logitscope/model.h"
+#include "reference_model.h"
 #include "logitscope/session.h"
 
 using namespace logitscope;
@@ -23,11 +24,7 @@ class Evaluate : public QObject {
 
  private slots:
   void initTestCase() {
-    LoadOptions o;
-    o.snapshot.model = logitscope::test::model_dir("tiny-every-kind").string();
-    o.threads = 1;
-    o.max_context = 256;
-    model_ = Model::load(o);
+    model_ = logitscope::test::load_cpu_reference(logitscope::test::model_dir("tiny-every-kind"));
     for (int i = 0; i < 60; ++i) ids_.push_back(TokenId(3 + (i * 7919 + 13) % 250));
     Session session(*model_);
     logits_ = session.evaluate(ids_);

@@ -10,6 +10,7 @@
 #include "logitscope/errors.h"
 #include "logitscope/inspect.h"
 #include "logitscope/model.h"
+#include "reference_model.h"
 
 using namespace logitscope;
 
@@ -25,12 +26,7 @@ class Inspect : public QObject {
   void internals_match_transformers() {
     QFETCH(QString, name);
     const auto gold = logitscope::test::read_json(logitscope::test::model_dir(name.toStdString()) / "inspect_golden.json");
-    LoadOptions o;
-    o.snapshot.model = logitscope::test::model_dir(name.toStdString()).string();
-    o.threads = 1;
-    o.max_context = 256;
-    o.load_tokenizer = false;
-    auto model = Model::load(o);
+    auto model = logitscope::test::load_cpu_reference(logitscope::test::model_dir(name.toStdString()), false);
     const auto ids = gold.at("prompt_ids").get<std::vector<TokenId>>();
     const PromptInternals in = inspect_prompt(*model, ids);
     const std::int64_t T = std::int64_t(ids.size());

@@ -11,6 +11,7 @@
 #include "logitscope/errors.h"
 #include "logitscope/lens.h"
 #include "logitscope/model.h"
+#include "reference_model.h"
 
 using namespace logitscope;
 
@@ -31,12 +32,7 @@ class Lens : public QObject {
     QFETCH(QString, name);
     if (name.isEmpty()) QSKIP("no fixture has inspect_golden.json (tests/reference/make_inspection_goldens.py)");
     const auto gold = logitscope::test::read_json(logitscope::test::model_dir(name.toStdString()) / "inspect_golden.json");
-    LoadOptions o;
-    o.snapshot.model = logitscope::test::model_dir(name.toStdString()).string();
-    o.threads = 1;
-    o.max_context = 256;
-    o.load_tokenizer = false;
-    auto model = Model::load(o);
+    auto model = logitscope::test::load_cpu_reference(logitscope::test::model_dir(name.toStdString()), false);
     const auto ids = gold.at("prompt_ids").get<std::vector<TokenId>>();
     const std::int64_t V = model->config().vocab_size;
     double worst_logprob = 0.0, worst_kl = 0.0;
