@@ -93,17 +93,20 @@ SurpriseView::SurpriseView(QWidget* parent) : QWidget(parent) {
   set_available(false, tr("Load a model to score texts."));
 }
 
+void SurpriseView::update_buttons() {
+  score_text_->setEnabled(available_ && !busy_);
+  score_conversation_->setEnabled(available_ && !busy_);
+}
+
 void SurpriseView::set_available(bool available, const QString& why) {
   available_ = available;
-  score_text_->setEnabled(available && !busy_);
-  score_conversation_->setEnabled(available && !busy_);
+  update_buttons();
   if (!available && !why.isEmpty()) summary_->setText(why);
 }
 
 void SurpriseView::set_busy(bool busy) {
   busy_ = busy;
-  score_text_->setEnabled(available_ && !busy);
-  score_conversation_->setEnabled(available_ && !busy);
+  update_buttons();
   if (busy) summary_->setText(tr("Scoring…"));
 }
 

@@ -50,6 +50,7 @@ class SurpriseView : public QWidget {
  private:
   void open_file();
   void render();
+  void update_buttons();  // the score buttons work when a model is there and nothing is scoring
 
   QPlainTextEdit* input_;
   QPushButton* score_text_;
