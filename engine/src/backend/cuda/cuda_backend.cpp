@@ -139,8 +139,7 @@ std::unique_ptr<BackendState> CudaBackend::create_state(std::int64_t max_context
 
 void CudaBackend::linear(const DLinear& L, const bf16* x, int T, float* y, bool accumulate) {
   if (T == 1) {
-    if (L.quantized()) gemv_quant(L.q, L.b, x, y, L.rows, L.cols, accumulate, stream_);
-    else gemv_bf16(L.w, L.b, x, y, L.rows, L.cols, accumulate, stream_);
+    gemv_linear(L, x, y, accumulate, stream_);
     return;
   }
   // A quantized matrix is dequantized (exactly, its global scale left for alpha) into the workspace
@@ -168,16 +167,11 @@ void CudaBackend::mamba(const DLayer& L, CudaState& st, int T) {
   const int d_inner = int(c.mamba_d_inner()), conv_dim = int(c.mamba_conv_dim()), in_dim = int(c.mamba_in_proj_dim());
   const std::uint64_t state = std::uint64_t(c.mamba_num_heads) * c.mamba_head_dim * c.ssm_state_size * 4;
   const std::uint64_t conv_bytes = std::uint64_t(conv_dim) * (8 + 4 * c.conv_kernel + 4 * (c.conv_kernel - 1));
-  const bool fused_conv_ok = L.in_proj.quantized() ? gemv_quant_vectorised(L.in_proj.q, ws_.normed, L.in_proj.cols)
-                                                    : gemv_vectorised(L.in_proj.w, ws_.normed, L.in_proj.cols);
-  if (T == 1 && c.conv_kernel >= 2 && c.conv_kernel <= kMaxConvTaps && fused_conv_ok) {
+  if (T == 1 && c.conv_kernel >= 2 && c.conv_kernel <= kMaxConvTaps && gemv_linear_vectorised(L.in_proj, ws_.normed)) {
     // Decode: the in_proj rows that are xBC channels run their conv step in the product's epilogue.
     mark("mamba.in_proj+conv", gemv_bytes(L.in_proj, false) + conv_bytes);
     const ConvStep step{c.conv_kernel, d_inner, conv_dim, L.conv_w, L.conv_b, st.conv[L.slot], ws_.xbc};
-    if (L.in_proj.quantized())
-      gemv_quant(L.in_proj.q, L.in_proj.b, ws_.normed, ws_.proj, in_dim, L.in_proj.cols, false, stream_, step);
-    else
-      gemv_bf16(L.in_proj.w, L.in_proj.b, ws_.normed, ws_.proj, in_dim, L.in_proj.cols, false, stream_, step);
+    gemv_linear(L.in_proj, ws_.normed, ws_.proj, false, stream_, step);
   } else {
     mark("mamba.in_proj", gemv_bytes(L.in_proj, false));
     linear(L.in_proj, ws_.normed, T, ws_.proj, false);  // zxbcdt [T, in_dim]

@@ -24,17 +24,13 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
   const bool shared_side = T == 1 && has_shared && shared_side_;
   const bool shared_after = T == 1 && has_shared && !shared_side_ && !shared_rides;
   const bool quant_experts = L.experts.up_q.quantized() || L.experts.down_q.quantized();
-  auto gemv_any = [&](const DLinear& m, const bf16* x, float* y, cudaStream_t s) {
-    if (m.quantized()) gemv_quant(m.q, m.b, x, y, m.rows, m.cols, false, s);
-    else gemv_bf16(m.w, m.b, x, y, m.rows, m.cols, false, s);
-  };
   if (shared_side) {
     const DFfn& f = L.shared;
     LS_CUDA(cudaEventRecord(ev_fork_, stream_));
     LS_CUDA(cudaStreamWaitEvent(side_stream_, ev_fork_, 0));
-    gemv_any(f.up, ws_.normed, ws_.shared_h, side_stream_);
+    gemv_linear(f.up, ws_.normed, ws_.shared_h, false, side_stream_);
     relu2_rows(ws_.shared_h, nullptr, nullptr, 1, f.up.rows, ws_.shared_act, side_stream_);
-    gemv_any(f.down, ws_.shared_act, ws_.shared_out, side_stream_);
+    gemv_linear(f.down, ws_.shared_act, ws_.shared_out, false, side_stream_);
     LS_CUDA(cudaEventRecord(ev_join_, side_stream_));
   }
   // Router: fp32 accumulate over bf16 activations, fp32 logits [T, E].

@@ -30,6 +30,17 @@ struct DLinear {
   bool quantized() const { return q.quantized(); }
   std::uint64_t weight_bytes() const { return std::uint64_t(rows) * quant_row_bytes(q.code, cols); }
 };
+// One token through a Linear (decode): the bf16 or the quantized kernels as the matrix is stored;
+// conv.K > 0 runs the decode in_proj's conv step in the epilogue (needs gemv_linear_vectorised).
+inline void gemv_linear(const DLinear& L, const bf16* x, float* y, bool accumulate, cudaStream_t stream,
+                        const ConvStep& conv = ConvStep{}) {
+  if (L.quantized()) gemv_quant(L.q, L.b, x, y, L.rows, L.cols, accumulate, stream, conv);
+  else gemv_bf16(L.w, L.b, x, y, L.rows, L.cols, accumulate, stream, conv);
+}
+inline bool gemv_linear_vectorised(const DLinear& L, const bf16* x) {
+  return L.quantized() ? gemv_quant_vectorised(L.q, x, L.cols) : gemv_vectorised(L.w, x, L.cols);
+}
+
 // A bf16 matrix [rows, cols] without bias.
 inline DLinear bf16_linear(const bf16* w, int rows, int cols) {
   DLinear L;

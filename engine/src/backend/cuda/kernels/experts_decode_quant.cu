@@ -12,9 +12,6 @@
 // factor = the expert's FP8 row scale (per channel) times its global scale (FP8 per tensor / NVFP4
 // weight_scale_2). Bytes: the k experts' codes (+ NVFP4 block scales) once, + x, h.
 // Checked by: tests/gpu (check: decode logits and routing vs the CPU reference on the quantized fixtures).
-#include <cstdlib>
-#include <string>
-
 #include "backend/cuda/common.cuh"
 #include "backend/cuda/kernels/kernels.h"
 #include "backend/cuda/kernels/launch.cuh"
@@ -24,18 +21,8 @@ namespace logitscope::cuda {
 namespace {
 
 constexpr int kUpWarps = 4;
-
-}  // namespace
-
-int quant_rows_setting() {
-  static const int v = [] {
-    const char* e = std::getenv("LOGITSCOPE_QUANT_ROWS");
-    return e && std::string(e) == "4" ? 4 : 0;
-  }();
-  return v;
-}
-
-namespace {
+constexpr int kUpRows = 2;    // rows per warp
+constexpr int kDownRows = 8;  // output rows per block (4 rows a warp up / a block down measured slower, H100)
 
 // Row `row` of expert `id`'s matrix in a stack of [rows, cols] matrices.
 template <WeightCode C>
@@ -51,11 +38,12 @@ struct StackRows {
   }
 };
 
+// Expert `id`'s row factor (quant_dot.cuh): its FP8 row scale and its own global scale.
 __device__ __forceinline__ float stack_factor(const QuantMatrix& m, int id, int rows, int row) {
-  return (m.row_scale ? m.row_scale[std::int64_t(id) * rows + row] : 1.0f) * m.global_scale[id];
+  return quant_row_factor(m.row_scale ? m.row_scale + std::int64_t(id) * rows : nullptr, m.global_scale + id, row);
 }
 
-template <WeightCode C, int kUpRows>
+template <WeightCode C>
 __global__ void __launch_bounds__(kUpWarps * 32)
 experts_up_quant_kernel(ExpertsDecode e, const int* __restrict__ ids, int blocks_per_slot, const bf16* __restrict__ x,
                         bf16* __restrict__ h, int hstride, bool vec) {
@@ -86,7 +74,7 @@ experts_up_quant_kernel(ExpertsDecode e, const int* __restrict__ ids, int blocks
   }
 }
 
-template <WeightCode C, int kDownRows>
+template <WeightCode C>
 __global__ void experts_down_quant_kernel(ExpertsDecode e, const int* __restrict__ ids, const float* __restrict__ wts,
                                           int k, const bf16* __restrict__ h, int hstride,
                                           const float* __restrict__ extra, float* __restrict__ y, bool vec) {
@@ -119,10 +107,9 @@ __global__ void experts_down_quant_kernel(ExpertsDecode e, const int* __restrict
   }
 }
 
+// The dense products' test (gemv_quant.cu) for a stack whose activation rows are xstride apart.
 bool stack_vectorised(const QuantMatrix& m, int cols, const bf16* x, int xstride) {
-  const int chunk = m.code == WeightCode::Fp8 ? 16 : 32;
-  return cols % chunk == 0 && reinterpret_cast<std::uintptr_t>(m.q) % 16 == 0 &&
-         reinterpret_cast<std::uintptr_t>(x) % 16 == 0 && xstride % 8 == 0;
+  return gemv_quant_vectorised(m, x, cols) && xstride % 8 == 0;
 }
 
 }  // namespace
@@ -130,18 +117,10 @@ bool stack_vectorised(const QuantMatrix& m, int cols, const bf16* x, int xstride
 void experts_up_decode_quant(const ExpertsDecode& e, const int* ids, int k, const bf16* x, bf16* h, int hstride,
                              cudaStream_t stream) {
   const bool vec = stack_vectorised(e.up_q, e.in, x, 8);
-  auto launch = [&](auto kernel, int rows_per_warp) {
-    const int blocks = (e.width + kUpWarps * rows_per_warp - 1) / (kUpWarps * rows_per_warp);
-    launch_kernel(kernel, k * blocks, kUpWarps * 32, 0, stream, e, ids, blocks, x, h, hstride, vec);
-  };
-  const bool four = quant_rows_setting() == 4;
-  if (e.up_q.code == WeightCode::Fp8) {
-    if (four) launch(experts_up_quant_kernel<WeightCode::Fp8, 4>, 4);
-    else launch(experts_up_quant_kernel<WeightCode::Fp8, 2>, 2);
-  } else {
-    if (four) launch(experts_up_quant_kernel<WeightCode::Nvfp4, 4>, 4);
-    else launch(experts_up_quant_kernel<WeightCode::Nvfp4, 2>, 2);
-  }
+  const int blocks = (e.width + kUpWarps * kUpRows - 1) / (kUpWarps * kUpRows);
+  const auto kernel = e.up_q.code == WeightCode::Fp8 ? experts_up_quant_kernel<WeightCode::Fp8>
+                                                     : experts_up_quant_kernel<WeightCode::Nvfp4>;
+  launch_kernel(kernel, k * blocks, kUpWarps * 32, 0, stream, e, ids, blocks, x, h, hstride, vec);
   LS_LAUNCH_CHECK();
 }
 
@@ -149,18 +128,10 @@ void experts_down_decode_quant(const ExpertsDecode& e, const int* ids, const flo
                                int hstride, const float* extra, float* y, cudaStream_t stream) {
   if (k > 32) throw Error("num_experts_per_tok " + std::to_string(k) + " is too large for the decode experts (32 max)");
   const bool vec = stack_vectorised(e.down_q, e.width, h, hstride);
-  auto launch = [&](auto kernel, int rows_per_block) {
-    launch_kernel(kernel, (e.out + rows_per_block - 1) / rows_per_block, 32 * k, 0, stream, e, ids, weights, k, h,
-                  hstride, extra, y, vec);
-  };
-  const bool four = quant_rows_setting() == 4;
-  if (e.down_q.code == WeightCode::Fp8) {
-    if (four) launch(experts_down_quant_kernel<WeightCode::Fp8, 4>, 4);
-    else launch(experts_down_quant_kernel<WeightCode::Fp8, 8>, 8);
-  } else {
-    if (four) launch(experts_down_quant_kernel<WeightCode::Nvfp4, 4>, 4);
-    else launch(experts_down_quant_kernel<WeightCode::Nvfp4, 8>, 8);
-  }
+  const auto kernel = e.down_q.code == WeightCode::Fp8 ? experts_down_quant_kernel<WeightCode::Fp8>
+                                                       : experts_down_quant_kernel<WeightCode::Nvfp4>;
+  launch_kernel(kernel, (e.out + kDownRows - 1) / kDownRows, 32 * k, 0, stream, e, ids, weights, k, h, hstride, extra, y,
+                vec);
   LS_LAUNCH_CHECK();
 }
 

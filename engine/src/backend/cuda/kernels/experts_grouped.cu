@@ -291,7 +291,7 @@ experts_gemm_kernel(const bf16* __restrict__ A, const int* __restrict__ perm, co
     if (r >= rows || n0 + c >= N) continue;
     float v = sOut[r * kOutLd + c];
     if constexpr (C != WeightCode::Bf16)  // the expert's FP8 row scale and global scale
-      v *= (Wq.row_scale ? Wq.row_scale[std::int64_t(ex) * N + n0 + c] : 1.0f) * Wq.global_scale[ex];
+      v *= quant_row_factor(Wq.row_scale ? Wq.row_scale + std::int64_t(ex) * N : nullptr, Wq.global_scale + ex, n0 + c);
     const std::int64_t o = std::int64_t(row_base + r) * N + n0 + c;
     if constexpr (Up) {
       if (bias) v += bias[std::int64_t(ex) * N + n0 + c];

@@ -87,10 +87,7 @@ gemv_quant_splitk(QuantMatrix W, const float* __restrict__ bias, const bf16* __r
 template <WeightCode C>
 void launch_gemv_quant(const QuantMatrix& W, const float* bias, const bf16* x, float* y, int rows, int cols,
                        bool accumulate, cudaStream_t stream, const ConvStep& conv, bool vec) {
-  if (vec && rows >= 8192 && quant_rows_setting() == 4) {
-    launch_kernel(gemv_quant_rows<C, 4>, (rows + 4 * kWarps - 1) / (4 * kWarps), kWarps * 32, 0, stream, W, bias, x, y,
-                  rows, cols, accumulate, true, conv);
-  } else if (vec && rows >= 8192) {
+  if (vec && rows >= 8192) {
     launch_kernel(gemv_quant_rows<C, 2>, (rows + 2 * kWarps - 1) / (2 * kWarps), kWarps * 32, 0, stream, W, bias, x, y,
                   rows, cols, accumulate, true, conv);
   } else if (vec && rows >= 512) {

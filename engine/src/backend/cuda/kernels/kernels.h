@@ -64,9 +64,6 @@ bool gemv_quant_vectorised(const QuantMatrix& W, const bf16* x, int cols);
 // out [rows, cols] bf16 = code * block_scale * row_scale, the global scale left out (the caller's
 // cuBLAS alpha): exact for Nvfp4 and per-tensor Fp8 (at most 6 significant bits fit bf16's 8).
 void dequantize_bf16(const QuantMatrix& W, int rows, int cols, bf16* out, cudaStream_t stream);
-// LOGITSCOPE_QUANT_ROWS=4 (a sweep knob): 4 rows per warp in the quantized decode products of large
-// matrices and the routed experts' up, 4 output rows per block in their down; 0 = the defaults.
-int quant_rows_setting();
 // Synthetic codes: Fp8 / E4M3 scales: finite values of magnitude 2^-2..2^2 with random signs;
 // Nvfp4 codes: any of the 16.
 void fill_random_codes(std::uint8_t* dst, std::int64_t n, std::uint64_t seed, bool e4m3, cudaStream_t stream);

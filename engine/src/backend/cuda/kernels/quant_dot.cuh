@@ -49,7 +49,7 @@ __device__ __forceinline__ float e2m1_to_float_dev(unsigned code) {
   return e2m1_pair_scaled(code & 0xFu, 0).x * kE2m1Unscale;
 }
 
-// n bf16 activations (n / 8 uint4) as floats: converted once per chunk, shared by the R rows.
+// n bf16 activations (n / 8 uint4) as floats.
 template <int N>
 __device__ __forceinline__ void bf16_chunk_to_float(const uint4* x, float (&xf)[N]) {
 #pragma unroll
@@ -76,9 +76,9 @@ __device__ __forceinline__ void bf16_chunk_to_float(const uint4* x, float (&xf)[
 #endif
 #endif
 __device__ __forceinline__ float dot8_e2m1(std::uint32_t word, const uint4& x) {
-  const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&x);
   float acc = 0.0f;
 #ifdef LOGITSCOPE_E2M1_CVT
+  const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&x);
 #pragma unroll
   for (int j = 0; j < 4; ++j) {
     const __half2 h(__nv_cvt_fp4x2_to_halfraw2(static_cast<__nv_fp4x2_storage_t>((word >> (8 * j)) & 0xFFu), __NV_E2M1));
@@ -90,12 +90,7 @@ __device__ __forceinline__ float dot8_e2m1(std::uint32_t word, const uint4& x) {
   return acc;
 #else
   float xf[8];
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const float2 f = __bfloat1622float2(x2[i]);
-    xf[2 * i] = f.x;
-    xf[2 * i + 1] = f.y;
-  }
+  bf16_chunk_to_float<8>(&x, xf);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     const float2 w = e2m1_pair_scaled(word, i);
