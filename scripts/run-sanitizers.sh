@@ -21,10 +21,14 @@ cmake -S "$root" -B "$build" "${generator[@]}" \
 
 # The unit tests' own programs (test names are target names), plus the CLI they drive.
 mapfile -t tests < <(ctest --test-dir "$build" -N -L unit 2>/dev/null | sed -n 's/^ *Test *#[0-9]*: *//p')
-mapfile -t known < <(cmake --build "$build" --target help | sed -n 's/: phony$//p')
+# A lookup table rather than `printf | grep -q` per test: under pipefail, grep -q leaving early can
+# kill printf with SIGPIPE, which silently dropped a test program from the build.
+declare -A is_target=()
+while IFS= read -r name; do is_target[$name]=1; done \
+  < <(cmake --build "$build" --target help | sed -n 's/: phony$//p')
 targets=(logitscope-cli)
 for t in "${tests[@]}"; do
-  if printf '%s\n' "${known[@]}" | grep -qx -- "$t"; then targets+=("$t"); fi
+  if [[ -n ${is_target[$t]:-} ]]; then targets+=("$t"); fi
 done
 echo "run-sanitizers: building ${#targets[@]} targets with -j$jobs"
 cmake --build "$build" -j "$jobs" --target "${targets[@]}"
