@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "command.h"
+#include "intervention_options.h"
 #include "json_output.h"
 #include "logitscope/compare.h"
 #include "logitscope/errors.h"
@@ -25,7 +26,9 @@ nlohmann::json top_json(const std::vector<TopKEntry>& top) {
 }
 
 int run_compare(const std::vector<std::string>& words) {
-  const Args args(words, merge({kModelOptions, {"model-b", "quantize-b", "ids", "text-file", "top-k"}}), {"jsonl"});
+  const Args args(words, merge({kModelOptions, kInterventionOptions, {"model-b", "quantize-b", "ids", "text-file", "top-k"}}),
+                  {"jsonl"});
+  const Interventions interventions_b = interventions_from(args);
   const int top_k = int(args.get_int("top-k", 5));
   if (top_k < 0 || top_k > 50) throw Error("option --top-k must be in 0..50");
   LoadOptions options_a = load_options_from(args);
@@ -34,9 +37,12 @@ int run_compare(const std::vector<std::string>& words) {
     options_b.snapshot.model = *b;
     options_b.synthetic_config.clear();
     options_b.quantize = WeightFormat::Bf16;
-  } else if (!args.has("quantize-b")) {
-    throw Error("give the second model: --model-b M (or --quantize-b fp8|nvfp4 for model A quantized on load)");
+  } else if (!args.has("quantize-b") && interventions_b.empty()) {
+    throw Error("give the second model: --model-b M, --quantize-b fp8|nvfp4 for model A quantized on load, or an "
+                "intervention (--mask-expert, --force-experts, --scale, --skip-layer) for model A with it");
   }
+  // Model A against itself with interventions: one model, two sessions.
+  const bool same_model = !args.has("model-b") && !args.has("quantize-b");
   if (auto q = args.get("quantize-b")) options_b.quantize = parse_weight_format(*q);
 
   auto [ids, text] = ids_or_text(args);
@@ -53,14 +59,15 @@ int run_compare(const std::vector<std::string>& words) {
   options_b.max_context = a->max_context();
   std::unique_ptr<Model> b;
   try {
-    b = Model::load(options_b);
+    if (!same_model) b = Model::load(options_b);
   } catch (const OutOfMemory& e) {
     throw Error(std::string("model B does not fit beside model A: ") + e.what());
   }
-  if (!text.empty() && b->tokenizer() && b->tokenizer()->encode(text, false) != ids)
+  const Model& model_b = same_model ? *a : *b;
+  if (!text.empty() && model_b.tokenizer() && model_b.tokenizer()->encode(text, false) != ids)
     throw Error("the two models' tokenizers split this text differently: they do not share a tokenizer");
 
-  const auto tokens = compare_models(*a, *b, ids, top_k);
+  const auto tokens = compare_models(*a, model_b, ids, top_k, {}, interventions_b);
   if (args.has("jsonl")) {
     for (const TokenComparison& t : tokens) {
       nlohmann::json overlap = nlohmann::json::array();
@@ -74,11 +81,12 @@ int run_compare(const std::vector<std::string>& words) {
   const ComparisonSummary s = summarize(tokens);
   std::ostream& out = args.has("jsonl") ? std::cerr : std::cout;
   out << std::fixed << std::setprecision(4) << "A: " << a->info().snapshot_dir.filename().string() << " ("
-      << a->info().weight_format << ")  B: " << b->info().snapshot_dir.filename().string() << " (" << b->info().weight_format
-      << ")\n"
+      << a->info().weight_format << ")  B: " << model_b.info().snapshot_dir.filename().string() << " ("
+      << model_b.info().weight_format << ")" << (interventions_b.empty() ? "" : " with " + describe(interventions_b)) << "\n"
       << s.positions << " positions: mean KL(A||B) " << std::setprecision(6) << s.mean_kl << " nats, max " << s.max_kl
       << ", top-1 agreement " << std::setprecision(4) << s.top1_agreement << ", NLL A " << s.nll_a << " B " << s.nll_b
       << " nats/token\n";
+  if (s.first_disagreement >= 0) out << "best guesses first differ at position " << s.first_disagreement << "\n";
   for (std::size_t l = 0; l < s.layers.size(); ++l)
     out << "  MoE layer " << s.layers[l] << ": expert set differs at " << std::setprecision(3) << 100.0 * s.expert_set_changed[l]
         << "% of positions, mean Jaccard " << std::setprecision(4) << s.mean_jaccard[l] << "\n";
@@ -88,7 +96,8 @@ int run_compare(const std::vector<std::string>& words) {
 const CommandRegistration registration{{
     "compare",
     "two models on the same tokens: per-token KL, top-1 agreement, expert-set overlap",
-    std::string("usage: logitscope-cli compare --model A (--model-b B | --quantize-b fp8|nvfp4) (--ids 1,2,3 | --text-file F)\n"
+    std::string("usage: logitscope-cli compare --model A (--model-b B | --quantize-b fp8|nvfp4 | interventions)\n"
+                "                              (--ids 1,2,3 | --text-file F)\n"
                 "                              [--top-k 5] [--jsonl] [model options for both]\n\n"
                 "Runs the tokens through both models (teacher forcing: one prompt forward each) and compares, for\n"
                 "every position from the second on, the two next-token distributions: KL(A||B) over the whole\n"
@@ -96,8 +105,9 @@ const CommandRegistration registration{{
                 "and per MoE layer the Jaccard overlap of the experts each chose in that forward. --jsonl prints one\n"
                 "object per token {pos, id, kl, top1_agree, logprob_a, logprob_b, expert_overlap [{layer, jaccard}],\n"
                 "top_k_a, top_k_b} and the summary on stderr. --text-file is tokenized by A's tokenizer; B must split\n"
-                "it the same way. --quantize-b compares A with itself quantized on load.\n\n") +
-        kModelOptionsUsage,
+                "it the same way. --quantize-b compares A with itself quantized on load. Intervention options apply\n"
+                "to B; without --model-b and --quantize-b, B is A with them (the intervention's effect).\n\n") +
+        kModelOptionsUsage + "\n" + kInterventionOptionsUsage,
     run_compare,
 }};
 

@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "command.h"
+#include "intervention_options.h"
 #include "json_output.h"
 #include "logitscope/chat.h"
 #include "logitscope/errors.h"
@@ -21,7 +22,9 @@ namespace logitscope::cli {
 namespace {
 
 int run_evaluate(const std::vector<std::string>& words) {
-  const Args args(words, merge({kModelOptions, {"ids", "text-file", "top-k", "chunk"}}), {"jsonl", "template"});
+  const Args args(words, merge({kModelOptions, kInterventionOptions, {"ids", "text-file", "top-k", "chunk"}}),
+                  {"jsonl", "template"});
+  const Interventions interventions = interventions_from(args);
   const int top_k = int(args.get_int("top-k", 5));
   if (top_k < 0 || top_k > 50) throw Error("option --top-k must be in 0..50");
   const std::int64_t chunk = args.get_int("chunk", 512);
@@ -56,7 +59,7 @@ int run_evaluate(const std::vector<std::string>& words) {
                            {"top_k", top}};
     if (model->tokenizer()) line["text"] = model->tokenizer()->decode(std::vector<TokenId>{s.id}, false);
     std::cout << dump_json(line) << "\n";
-  }, chunk);
+  }, chunk, {}, interventions);
   std::ostream& out = jsonl ? std::cerr : std::cout;
   out << std::fixed << std::setprecision(4) << score.tokens << " tokens scored: total NLL " << score.total_nll
       << " nats, mean " << score.mean_nll() << " nats/token, perplexity " << score.perplexity() << "\n";
@@ -73,7 +76,7 @@ const CommandRegistration registration{{
                 "logprob}], text} (logprob: of that token given the tokens before it) and the summary on stderr.\n"
                 "--template renders F through the model's chat template first: a JSON conversation\n"
                 "([{\"role\", \"content\"}, ...]) or plain text as one user message.\n\n") +
-        kModelOptionsUsage,
+        kModelOptionsUsage + "\n" + kInterventionOptionsUsage,
     run_evaluate,
 }};
 

@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "command.h"
+#include "intervention_options.h"
 #include "json_output.h"
 #include "logitscope/errors.h"
 #include "logitscope/session.h"
@@ -14,7 +15,7 @@ namespace logitscope::cli {
 namespace {
 
 int run_generate(const std::vector<std::string>& words) {
-  const Args args(words, merge({kModelOptions, kSamplingOptions, {"ids", "max-new", "top-k"}}),
+  const Args args(words, merge({kModelOptions, kSamplingOptions, kInterventionOptions, {"ids", "max-new", "top-k"}}),
                   merge({kSamplingFlags, {"jsonl", "no-routing", "ignore-eos"}}));
   const std::vector<TokenId> ids = parse_id_list(args.require("ids"), "--ids");
   if (ids.empty()) throw Error("--ids is empty (expected ids such as 5,17,42)");
@@ -24,6 +25,7 @@ int run_generate(const std::vector<std::string>& words) {
   options.max_context = std::max<std::int64_t>(options.max_context, std::int64_t(ids.size()) + max_new);
   auto model = Model::load(options);
   Session session(*model);
+  session.set_interventions(interventions_from(args));
   session.prefill(ids);
 
   GenerateOptions generate;
@@ -61,7 +63,7 @@ const CommandRegistration registration{{
                 "                     filter of the same name is --sample-top-k\n"
                 "  --no-routing       do not report routing\n"
                 "  --ignore-eos       do not stop at end-of-sequence tokens\n") +
-        kSamplingOptionsUsage + kModelOptionsUsage,
+        kSamplingOptionsUsage + kModelOptionsUsage + "\n" + kInterventionOptionsUsage,
     run_generate,
 }};
 

@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "command.h"
+#include "intervention_options.h"
 #include "json_output.h"
 #include "logitscope/errors.h"
 #include "logitscope/lens.h"
@@ -14,7 +15,7 @@ namespace logitscope::cli {
 namespace {
 
 int run_lens(const std::vector<std::string>& words) {
-  const Args args(words, merge({kModelOptions, {"ids", "pos", "top-k"}}), {});
+  const Args args(words, merge({kModelOptions, kInterventionOptions, {"ids", "pos", "top-k"}}), {});
   const std::vector<TokenId> ids = parse_id_list(args.require("ids"), "--ids");
   if (ids.empty()) throw Error("--ids is empty (expected ids such as 5,17,42)");
   const std::int64_t pos = args.get_int("pos", std::int64_t(ids.size()) - 1);
@@ -25,7 +26,7 @@ int run_lens(const std::vector<std::string>& words) {
   options.max_context = std::max<std::int64_t>(options.max_context, pos + 1);
   auto model = Model::load(options);
   nlohmann::json layers = nlohmann::json::array();
-  for (const LayerLens& l : logit_lens(*model, ids, pos, top_k)) {
+  for (const LayerLens& l : logit_lens(*model, ids, pos, top_k, interventions_from(args))) {
     nlohmann::json top = nlohmann::json::array();
     for (const TopKEntry& t : l.top_k) top.push_back({{"id", t.id}, {"prob", t.prob}, {"logprob", t.logprob}});
     layers.push_back({{"layer", l.layer}, {"kind", std::string(1, pattern_char(l.kind))}, {"top_k", top},
@@ -45,7 +46,7 @@ const CommandRegistration registration{{
                 "\"M|E|*|-\", \"top_k\": [{id, prob, logprob}], \"kl_to_final\": KL(P_final || P_layer),\n"
                 "\"final_top1_rank\": r, \"final_top1_prob\": p}, ...]} in stack order; the last entry is the\n"
                 "model's own output distribution (the CPU backend; CUDA to come).\n\n") +
-        kModelOptionsUsage,
+        kModelOptionsUsage + "\n" + kInterventionOptionsUsage,
     run_lens,
 }};
 

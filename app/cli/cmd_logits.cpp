@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "command.h"
+#include "intervention_options.h"
 #include "json_output.h"
 #include "logitscope/errors.h"
 #include "logitscope/session.h"
@@ -14,7 +15,7 @@ namespace logitscope::cli {
 namespace {
 
 int run_logits(const std::vector<std::string>& words) {
-  const Args args(words, merge({kModelOptions, {"ids"}}), {"routing"});
+  const Args args(words, merge({kModelOptions, kInterventionOptions, {"ids"}}), {"routing"});
   const std::vector<TokenId> ids = parse_id_list(args.require("ids"), "--ids");
   if (ids.empty()) throw Error("--ids is empty (expected ids such as 5,17,42)");
   LoadOptions options = load_options_from(args);
@@ -22,6 +23,7 @@ int run_logits(const std::vector<std::string>& words) {
   options.max_context = std::max<std::int64_t>(options.max_context, std::int64_t(ids.size()));
   auto model = Model::load(options);
   Session session(*model);
+  session.set_interventions(interventions_from(args));
   std::vector<std::vector<RoutingSlice>> routing;
   const std::vector<float> logits = session.evaluate(ids, args.has("routing") ? &routing : nullptr);
   const std::size_t vocab = static_cast<std::size_t>(model->config().vocab_size);
@@ -54,10 +56,10 @@ int run_logits(const std::vector<std::string>& words) {
 const CommandRegistration registration{{
     "logits",
     "print the logits of every position of a token sequence (JSON)",
-    std::string("usage: logitscope-cli logits --model M --ids 5,17,42 [--backend cpu|cuda] [--routing]\n\n"
+    std::string("usage: logitscope-cli logits --model M --ids 5,17,42 [--backend cpu|cuda] [--routing] [interventions]\n\n"
                 "Runs the ids through the model in one forward pass and prints {\"logits\": [[...], ...]}:\n"
                 "one row per input position, the whole vocabulary. --routing adds the experts every MoE layer\n"
-                "chose at every position.\n\n") + kModelOptionsUsage,
+                "chose at every position.\n\n") + kModelOptionsUsage + "\n" + kInterventionOptionsUsage,
     run_logits,
 }};
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "logitscope/events.h"
+#include "logitscope/interventions.h"
 #include "logitscope/model.h"
 
 namespace logitscope {
@@ -33,9 +34,10 @@ struct TextScore {
 
 // Scores ids[1..] given their prefixes. `on_token` sees each position as its chunk completes;
 // `chunk` tokens run per forward (the last position of a chunk is carried into the next).
+// `interventions` (validated here) apply from their from_position on.
 // Throws logitscope::Error for fewer than 2 ids or more than the model's context.
 TextScore evaluate_text(const Model& model, std::span<const TokenId> ids, int top_k,
                         const std::function<void(const TokenScore&)>& on_token, std::int64_t chunk = 512,
-                        std::stop_token stop = {});
+                        std::stop_token stop = {}, const Interventions& interventions = {});
 
 }  // namespace logitscope

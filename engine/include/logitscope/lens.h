@@ -10,6 +10,7 @@
 
 #include "logitscope/config.h"
 #include "logitscope/events.h"
+#include "logitscope/interventions.h"
 #include "logitscope/model.h"
 
 namespace logitscope {
@@ -25,7 +26,9 @@ struct LayerLens {
 
 // Runs ids[0..pos] (one prompt forward) and reads the lens at position `pos`. Throws
 // logitscope::Error when pos is outside the ids or the backend cannot (yet) read it.
-std::vector<LayerLens> logit_lens(const Model& model, std::span<const TokenId> ids, std::int64_t pos, int top_k = 10);
+// `interventions` (validated here) apply from their from_position on.
+std::vector<LayerLens> logit_lens(const Model& model, std::span<const TokenId> ids, std::int64_t pos, int top_k = 10,
+                                  const Interventions& interventions = {});
 
 // From one layer's logits and the final layer's log-probabilities (both [vocab]): its entry.
 LayerLens lens_entry(const float* logits, const std::vector<double>& final_logp, std::int64_t vocab, int top_k);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "logitscope/events.h"
+#include "logitscope/interventions.h"
 #include "logitscope/model.h"
 #include "logitscope/sampling.h"
 
@@ -87,6 +88,13 @@ class Session {
   // a replay of the tokens since.
   void rewind_to(std::int64_t length);
   void reset();
+
+  // Applies `interventions` to every token at or after their from_position, from now on: tokens
+  // already fed from the earlier of the old and new starting positions are run again at the next
+  // step (the state before that point is exact: it comes from a checkpoint). Throws
+  // logitscope::Error (nothing changed) when they do not fit the model.
+  void set_interventions(const Interventions& interventions);
+  const Interventions& interventions() const;
 
   // Replaces the sequence with `ids`, runs them in one forward pass and returns the logits of every
   // position, row-major [ids.size(), vocab]; `routing` (optional) gets [ids.size()][moe layers].

@@ -3,6 +3,7 @@
 // drives it; nothing above the session sees a backend directly.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "logitscope/errors.h"
 #include "logitscope/events.h"
 #include "logitscope/inspect.h"
+#include "logitscope/interventions.h"
 #include "logitscope/model.h"
 #include "logitscope/sampling.h"
 #include "model/weights.h"
@@ -52,7 +54,17 @@ struct ForwardOptions {
   bool capture_routing = true;    // keep the routing of the last token
   bool lens_last = false;         // keep the logit lens of the last token (lens_logits)
   bool capture_internals = false; // keep routers' scores, Mamba dt, attention weights of every row (internals)
+  // Applied to the rows at positions >= interventions->from_position (null or empty: none). The
+  // caller validates them against the model first.
+  const Interventions* interventions = nullptr;
 };
+
+// The first row of a forward of `rows` tokens starting at position `fed` that `interventions` touch
+// (`rows` when none does).
+inline std::int64_t first_intervened_row(const Interventions* interventions, std::int64_t fed, std::int64_t rows) {
+  if (!interventions || interventions->empty()) return rows;
+  return std::clamp<std::int64_t>(interventions->from_position - fed, 0, rows);
+}
 
 // What the session asks of the distribution after the last fed token.
 struct ChoiceRequest {

@@ -12,7 +12,18 @@
 namespace logitscope {
 
 
-std::vector<TokenComparison> compare_models(const Model& a, const Model& b, std::span<const TokenId> ids, int top_k) {
+namespace {
+
+std::set<int> experts_in(const std::vector<RoutingSlice>& slices, int layer) {
+  for (const RoutingSlice& s : slices)
+    if (s.layer == layer) return std::set<int>(s.experts.begin(), s.experts.end());
+  return {};  // the layer was skipped on this side
+}
+
+}  // namespace
+
+std::vector<TokenComparison> compare_models(const Model& a, const Model& b, std::span<const TokenId> ids, int top_k,
+                                            const Interventions& interventions_a, const Interventions& interventions_b) {
   const std::int64_t V = a.config().vocab_size;
   if (b.config().vocab_size != V)
     throw Error("the two models have different vocabularies (" + std::to_string(V) + " and " +
@@ -22,6 +33,8 @@ std::vector<TokenComparison> compare_models(const Model& a, const Model& b, std:
     throw Error("compare: " + std::to_string(ids.size()) + " tokens exceed the context the models were loaded with (" +
                 std::to_string(std::min(a.max_context(), b.max_context())) + "; --max-context)");
   Session sa(a), sb(b);
+  sa.set_interventions(interventions_a);
+  sb.set_interventions(interventions_b);
   std::vector<std::vector<RoutingSlice>> ra, rb;
   const std::vector<float> la = sa.evaluate(ids, &ra), lb = sb.evaluate(ids, &rb);
   std::vector<TokenComparison> out;
@@ -43,15 +56,15 @@ std::vector<TokenComparison> compare_models(const Model& a, const Model& b, std:
     t.top_k_b = top_entries(pb, row_b, std::max(top_k, 1));
     t.top1_agree = t.top_k_a.front().id == t.top_k_b.front().id;
     if (p - 1 < ra.size() && p - 1 < rb.size()) {
-      const auto& sa_layers = ra[p - 1];
-      const auto& sb_layers = rb[p - 1];
-      for (std::size_t l = 0; l < std::min(sa_layers.size(), sb_layers.size()); ++l) {
-        const std::set<int> ea(sa_layers[l].experts.begin(), sa_layers[l].experts.end());
-        const std::set<int> eb(sb_layers[l].experts.begin(), sb_layers[l].experts.end());
+      std::set<int> layers;
+      for (const RoutingSlice& s : ra[p - 1]) layers.insert(s.layer);
+      for (const RoutingSlice& s : rb[p - 1]) layers.insert(s.layer);
+      for (int layer : layers) {
+        const std::set<int> ea = experts_in(ra[p - 1], layer), eb = experts_in(rb[p - 1], layer);
         std::size_t common = 0;
         for (int e : ea) common += eb.count(e);
         const std::size_t all = ea.size() + eb.size() - common;
-        t.expert_overlap.push_back({sa_layers[l].layer, all ? double(common) / double(all) : 1.0});
+        t.expert_overlap.push_back({layer, all ? double(common) / double(all) : 1.0});
       }
     }
     if (!top_k) {
@@ -72,6 +85,7 @@ ComparisonSummary summarize(const std::vector<TokenComparison>& tokens) {
     s.mean_kl += t.kl;
     s.max_kl = std::max(s.max_kl, t.kl);
     agree += t.top1_agree;
+    if (!t.top1_agree && s.first_disagreement < 0) s.first_disagreement = t.pos;
     s.nll_a -= t.logprob_a;
     s.nll_b -= t.logprob_b;
   }

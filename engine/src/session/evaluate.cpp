@@ -13,18 +13,21 @@ namespace logitscope {
 double TextScore::perplexity() const { return std::exp(mean_nll()); }
 
 TextScore evaluate_text(const Model& model, std::span<const TokenId> ids, int top_k,
-                        const std::function<void(const TokenScore&)>& on_token, std::int64_t chunk, std::stop_token stop) {
+                        const std::function<void(const TokenScore&)>& on_token, std::int64_t chunk, std::stop_token stop,
+                        const Interventions& interventions) {
   if (ids.size() < 2) throw Error("evaluate needs at least 2 tokens (the first only conditions the second)");
   if (std::int64_t(ids.size()) > model.max_context())
     throw Error("the text is " + std::to_string(ids.size()) + " tokens, more than the context the model was loaded with (" +
                 std::to_string(model.max_context()) + "; --max-context)");
   const std::int64_t V = model.config().vocab_size;
   check_token_ids(ids, V);
+  validate(interventions, model.config());
   Backend& backend = model.backend();
   auto state = backend.create_state(model.max_context());
   ForwardOptions options;
   options.all_logits = true;
   options.capture_routing = false;
+  options.interventions = &interventions;
   top_k = std::clamp(top_k, 0, 50);
   TextScore total;
   // Row r of a chunk's logits is the distribution for the token after position start + r.

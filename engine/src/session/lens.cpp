@@ -26,18 +26,21 @@ LayerLens lens_entry(const float* logits, const std::vector<double>& final_logp,
   return out;
 }
 
-std::vector<LayerLens> logit_lens(const Model& model, std::span<const TokenId> ids, std::int64_t pos, int top_k) {
+std::vector<LayerLens> logit_lens(const Model& model, std::span<const TokenId> ids, std::int64_t pos, int top_k,
+                                  const Interventions& interventions) {
   if (pos < 0 || pos >= std::int64_t(ids.size()))
     throw Error("lens position " + std::to_string(pos) + " is outside the " + std::to_string(ids.size()) + " ids");
   if (pos + 1 > model.max_context()) throw Error("lens: position " + std::to_string(pos) + " is past the model's context");
   const ModelConfig& c = model.config();
   const std::int64_t V = c.vocab_size;
   check_token_ids(ids, V);
+  validate(interventions, c);
   Backend& backend = model.backend();
   auto state = backend.create_state(model.max_context());
   ForwardOptions options;
   options.capture_routing = false;
   options.lens_last = true;
+  options.interventions = &interventions;
   backend.forward(*state, ids.subspan(0, std::size_t(pos + 1)), options);
   const std::vector<float> rows = backend.lens_logits(*state);  // [layers, vocab]
   const std::int64_t L = std::int64_t(c.layers.size());

@@ -53,6 +53,7 @@ struct Session::Impl {
   bool rng_seeded = false;
   std::unique_ptr<DecodeStream> decoder;
   double last_forward_ms = 0.0;
+  Interventions interventions;  // applied to every forward from their from_position on
 
   Impl(Backend& b, const SessionOptions& o, std::int64_t max_context)
       : backend(b), options(o), state(b.create_state(max_context)) {}
@@ -130,6 +131,7 @@ void Session::flush(std::stop_token stop) {
   const auto start = std::chrono::steady_clock::now();
   ForwardOptions options;
   options.capture_routing = true;
+  options.interventions = &s.interventions;
   try {
     // A long prompt is fed in pieces that end on checkpoint boundaries, so a later rewind into the
     // prompt replays at most one interval.
@@ -288,6 +290,7 @@ void Session::rewind_to(std::int64_t target) {
   s.roll_back(target - 1);
   const std::int64_t from = s.state->fed;
   ForwardOptions options;
+  options.interventions = &s.interventions;
   try {
     s.backend.forward(*s.state, std::span<const TokenId>(tokens_.data() + from, static_cast<std::size_t>(target - from)),
                       options);
@@ -301,6 +304,22 @@ void Session::rewind_to(std::int64_t target) {
 
 void Session::reset() { rewind_to(0); }
 
+void Session::set_interventions(const Interventions& interventions) {
+  Impl& s = *impl_;
+  validate(interventions, model_.config());
+  if (interventions == s.interventions) return;
+  // Tokens fed at or after the first position either set touches ran under the old set.
+  std::int64_t changed = length();
+  if (!s.interventions.empty()) changed = std::min(changed, s.interventions.from_position);
+  if (!interventions.empty()) changed = std::min(changed, interventions.from_position);
+  s.interventions = interventions;
+  if (s.state->fed <= changed) return;
+  s.checkpoints.erase(s.checkpoints.upper_bound(changed), s.checkpoints.end());
+  s.roll_back(changed);  // the tokens since stay pending and run again, under the new set
+}
+
+const Interventions& Session::interventions() const { return impl_->interventions; }
+
 std::vector<float> Session::evaluate(std::span<const TokenId> ids, std::vector<std::vector<RoutingSlice>>* routing,
                                      std::stop_token stop) {
   reset();
@@ -309,6 +328,7 @@ std::vector<float> Session::evaluate(std::span<const TokenId> ids, std::vector<s
   ForwardOptions options;
   options.all_logits = true;
   options.capture_routing = routing != nullptr;
+  options.interventions = &s.interventions;
   try {
     s.backend.forward(*s.state, ids, options, stop);
   } catch (...) {

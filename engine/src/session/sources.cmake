@@ -6,4 +6,5 @@ list(APPEND LOGITSCOPE_ENGINE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/evaluate.cpp
   ${CMAKE_CURRENT_LIST_DIR}/lens.cpp
   ${CMAKE_CURRENT_LIST_DIR}/distribution.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/inspect.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/inspect.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/interventions.cpp)

@@ -129,38 +129,50 @@ class CpuBackend : public Backend {
       internals.attention_heads = c.num_attention_heads;
     }
 
+    // Rows >= first_intervened carry the interventions; a skipped layer runs its mixer on the rows
+    // before them only (so its state and cache see just those) and passes the others through. A
+    // layer skipped for some rows leaves no internals (they would not cover every row).
+    const std::int64_t first_intervened = first_intervened_row(options.interventions, state.fed, T);
+    const Interventions* intervened = first_intervened < T ? options.interventions : nullptr;
     for (std::size_t l = 0; l < c.layers.size(); ++l) {
       if (stop.stop_requested()) throw Cancelled("cancelled during the forward pass");
       const LayerWeights& w = weights_.layers[l];
       const cpu::PreparedLayer& p = prepared_[l];
-      for (std::int64_t t = 0; t < T; ++t)
+      const std::int64_t rows = intervened && intervened->skips(int(l)) ? first_intervened : T;
+      if (rows == 0) {
+        if (options.lens_last) residuals.insert(residuals.end(), h.end() - H, h.end());
+        continue;
+      }
+      std::fill(mixed.begin() + rows * H, mixed.end(), 0.0f);
+      for (std::int64_t t = 0; t < rows; ++t)
         cpu::rms_norm(h.data() + t * H, p.norm.data(), H, c.layer_norm_epsilon, normed.data() + t * H);
       switch (w.kind) {
         case LayerKind::Mamba: {
           cpu::MambaCapture mc;
-          cpu::mamba2_forward(pool_, c, w.mamba, p, state.mamba[l], normed.data(), T, state.fed > 0 && T == 1,
+          cpu::mamba2_forward(pool_, c, w.mamba, p, state.mamba[l], normed.data(), rows, state.fed > 0 && rows == 1,
                               mixed.data(), capture ? &mc : nullptr);
-          if (capture) internals.mambas.push_back({int(l), std::move(mc.dt), std::move(mc.state_norm)});
+          if (capture && rows == T) internals.mambas.push_back({int(l), std::move(mc.dt), std::move(mc.state_norm)});
           break;
         }
         case LayerKind::Attention: {
           cpu::AttentionCapture ac;
-          cpu::attention_forward(pool_, c, w.attention, state.kv[l], state.max_context, state.fed, normed.data(), T,
+          cpu::attention_forward(pool_, c, w.attention, state.kv[l], state.max_context, state.fed, normed.data(), rows,
                                  mixed.data(), capture && state.fed == 0 ? &ac : nullptr);
-          if (capture && state.fed == 0) internals.attentions.push_back({int(l), std::move(ac.weights)});
+          if (capture && state.fed == 0 && rows == T) internals.attentions.push_back({int(l), std::move(ac.weights)});
           break;
         }
         case LayerKind::Moe: {
           cpu::RouterCapture rc;
-          cpu::moe_forward(pool_, c, w.moe, p, static_cast<int>(l), normed.data(), T, mixed.data(),
-                           keep_routing_rows || capture ? layer_routing.data() : nullptr, capture ? &rc : nullptr);
-          if (capture) internals.routers.push_back({int(l), std::move(rc.scores), std::move(rc.selection)});
+          cpu::moe_forward(pool_, c, w.moe, p, static_cast<int>(l), normed.data(), rows, mixed.data(),
+                           keep_routing_rows || capture ? layer_routing.data() : nullptr, capture ? &rc : nullptr,
+                           intervened, first_intervened);
+          if (capture && rows == T) internals.routers.push_back({int(l), std::move(rc.scores), std::move(rc.selection)});
           if (keep_routing_rows || capture)
-            for (std::int64_t t = 0; t < T; ++t) routing[t].push_back(std::move(layer_routing[t]));
+            for (std::int64_t t = 0; t < rows; ++t) routing[t].push_back(std::move(layer_routing[t]));
           break;
         }
         case LayerKind::Mlp:
-          cpu::feed_forward(pool_, w.mlp, H, normed.data(), T, mixed.data());
+          cpu::feed_forward(pool_, w.mlp, H, normed.data(), rows, mixed.data());
           break;
       }
       for (std::size_t i = 0; i < h.size(); ++i) h[i] += mixed[i];

@@ -9,6 +9,7 @@
 #include "backend/cpu/thread_pool.h"
 #include "logitscope/config.h"
 #include "logitscope/events.h"
+#include "logitscope/interventions.h"
 #include "model/weights.h"
 
 namespace logitscope::cpu {
@@ -64,9 +65,10 @@ void attention_forward(ThreadPool& pool, const ModelConfig& c, const AttentionWe
                        std::int64_t max_context, std::int64_t pos0, const float* u, std::int64_t T, float* out,
                        AttentionCapture* capture = nullptr);
 
-// routing: [T] slices to fill (or null).
+// routing: [T] slices to fill (or null). `interventions` (or null) apply to rows >= first_intervened.
 void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, const PreparedLayer& p, int layer_index,
-                 const float* u, std::int64_t T, float* out, RoutingSlice* routing, RouterCapture* capture = nullptr);
+                 const float* u, std::int64_t T, float* out, RoutingSlice* routing, RouterCapture* capture = nullptr,
+                 const Interventions* interventions = nullptr, std::int64_t first_intervened = 0);
 
 // down(relu(up x)^2), x: [T, in], out: [T, in].
 void feed_forward(ThreadPool& pool, const FeedForwardWeights& w, std::int64_t in, const float* x, std::int64_t T,

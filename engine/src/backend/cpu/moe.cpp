@@ -5,6 +5,8 @@
 //   groups: score = sum of each group's top 2 choices; keep topk_group groups, others -inf
 //   idx    = top-k(choice);  w = s[idx] / (sum s[idx] + 1e-20) if norm_topk_prob;  w *= routed_scaling_factor
 //   out    = fc2( sum_i w_i * expert_idx_i( fc1 u ) ) + shared(u)     (fc1/fc2 only with moe_latent_size)
+// Interventions (rows >= first_intervened): masked experts' choice = -inf; a forced set replaces the
+// top-k; the routed scale multiplies every w_i, the shared scale shared(u).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -34,13 +36,46 @@ struct Choice {
   float margin = std::numeric_limits<float>::infinity();  // see RoutingSlice::margin
 };
 
-Choice route(const ModelConfig& c, const PreparedLayer& p, const float* router_logits) {
+// The weights of a chosen set: sigmoid scores, renormalised over the set when the model does, scaled.
+void combine_weights(const ModelConfig& c, const std::vector<float>& scores, Choice& out) {
+  float total = 0.0f;
+  for (int e : out.experts) {
+    out.weights.push_back(scores[e]);
+    total += scores[e];
+  }
+  for (float& w : out.weights) {
+    if (c.norm_topk_prob) w /= (total + 1e-20f);
+    w *= static_cast<float>(c.routed_scaling_factor);
+  }
+}
+
+// A forced set, in descending selection score (ties: lower id) like a routed one; no margin: nothing
+// the router computes can change it.
+Choice forced_choice(const ModelConfig& c, const std::vector<float>& scores, const std::vector<float>& choice,
+                     const ForcedExperts& forced) {
+  Choice out;
+  out.experts = forced.experts;
+  std::stable_sort(out.experts.begin(), out.experts.end(), [&](int a, int b) {
+    return choice[a] > choice[b] || (choice[a] == choice[b] && a < b);
+  });
+  combine_weights(c, scores, out);
+  return out;
+}
+
+Choice route(const ModelConfig& c, const PreparedLayer& p, const float* router_logits, const Interventions* iv,
+             int layer_index) {
   const int E = c.n_routed_experts, k = c.num_experts_per_tok;
   std::vector<float> scores(E), choice(E);
   float group_margin = std::numeric_limits<float>::infinity();
   for (int e = 0; e < E; ++e) {
     scores[e] = 1.0f / (1.0f + std::exp(-router_logits[e]));
     choice[e] = scores[e] + p.correction_bias[e];
+  }
+  if (iv) {
+    if (const ForcedExperts* forced = iv->forced_in(layer_index)) return forced_choice(c, scores, choice, *forced);
+    // A masked expert can be neither chosen nor lift its group.
+    for (int e = 0; e < E; ++e)
+      if (iv->masks(layer_index, e)) choice[e] = -std::numeric_limits<float>::infinity();
   }
   if (c.n_group > 1) {
     const int per_group = E / c.n_group;
@@ -66,30 +101,30 @@ Choice route(const ModelConfig& c, const PreparedLayer& p, const float* router_l
   // -inf beyond the kept groups: then only the group decision can flip.
   if (k < E && std::isfinite(choice[order[k]])) out.margin = choice[order[k - 1]] - choice[order[k]];
   out.margin = std::min(out.margin, group_margin);
-  float total = 0.0f;
-  for (int i = 0; i < k; ++i) {
-    out.experts.push_back(order[i]);
-    out.weights.push_back(scores[order[i]]);
-    total += scores[order[i]];
-  }
-  for (float& w : out.weights) {
-    if (c.norm_topk_prob) w /= (total + 1e-20f);
-    w *= static_cast<float>(c.routed_scaling_factor);
-  }
+  out.experts.assign(order.begin(), order.begin() + k);
+  combine_weights(c, scores, out);
   return out;
 }
 
 }  // namespace
 
 void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, const PreparedLayer& p, int layer_index,
-                 const float* u, std::int64_t T, float* out, RoutingSlice* routing, RouterCapture* capture) {
+                 const float* u, std::int64_t T, float* out, RoutingSlice* routing, RouterCapture* capture,
+                 const Interventions* interventions, std::int64_t first_intervened) {
   const std::int64_t H = c.hidden_size, E = c.n_routed_experts;
   const std::int64_t expert_in = c.moe_latent_size > 0 ? c.moe_latent_size : H;
 
   std::vector<float> router_logits(static_cast<std::size_t>(T * E));  // [T, E], fp32 router
   linear(pool, w.router, TensorView{}, u, T, router_logits.data());
   std::vector<Choice> choices;
-  for (std::int64_t t = 0; t < T; ++t) choices.push_back(route(c, p, router_logits.data() + t * E));
+  const double routed_scale = interventions ? interventions->scale(layer_index, MoePart::Routed) : 1.0;
+  const double shared_scale = interventions ? interventions->scale(layer_index, MoePart::Shared) : 1.0;
+  for (std::int64_t t = 0; t < T; ++t) {
+    const bool intervened = interventions && t >= first_intervened;
+    choices.push_back(route(c, p, router_logits.data() + t * E, intervened ? interventions : nullptr, layer_index));
+    if (intervened && routed_scale != 1.0)
+      for (float& weight : choices.back().weights) weight *= static_cast<float>(routed_scale);
+  }
   if (capture) {
     capture->scores.resize(static_cast<std::size_t>(T * E));
     capture->selection.resize(static_cast<std::size_t>(T * E));
@@ -132,6 +167,9 @@ void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, co
   if (w.shared.up.present()) {
     std::vector<float> shared(static_cast<std::size_t>(T * H));
     feed_forward(pool, w.shared, H, u, T, shared.data());
+    if (shared_scale != 1.0)
+      for (std::int64_t i = std::max<std::int64_t>(first_intervened, 0) * H; i < T * H; ++i)
+        shared[std::size_t(i)] *= static_cast<float>(shared_scale);
     for (std::int64_t i = 0; i < T * H; ++i) out[i] += shared[i];
   }
   if (routing) {

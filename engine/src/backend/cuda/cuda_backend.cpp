@@ -357,6 +357,9 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
     throw Error("context full: " + std::to_string(st.fed) + " + " + std::to_string(tokens.size()) +
                 " tokens exceed the state's " + std::to_string(st.max_context));
   check_token_ids(tokens, model_.cfg.vocab_size);
+  if (first_intervened_row(options.interventions, st.fed, std::int64_t(tokens.size())) < std::int64_t(tokens.size()))
+    throw Error("interventions (masked, forced or scaled experts, skipped layers) run on the CPU backend only in this "
+                "version; load the model with --backend cpu to apply them");
   st.all_logits.clear();
   st.all_routing_ids.clear();
   st.all_routing_w.clear();

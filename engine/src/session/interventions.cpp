@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Interventions: lookups, validation against a model's layers, and the command-line forms.
+#include "logitscope/interventions.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "logitscope/errors.h"
+
+namespace logitscope {
+
+const char* to_string(MoePart part) { return part == MoePart::Routed ? "routed" : "shared"; }
+
+bool Interventions::skips(int layer) const { return std::find(skipped.begin(), skipped.end(), layer) != skipped.end(); }
+
+bool Interventions::masks(int layer, int expert) const {
+  return std::any_of(masked.begin(), masked.end(), [&](const ExpertMask& m) {
+    return m.expert == expert && (m.layer == layer || m.layer == kEveryMoeLayer);
+  });
+}
+
+const ForcedExperts* Interventions::forced_in(int layer) const {
+  for (const ForcedExperts& f : forced)
+    if (f.layer == layer) return &f;
+  return nullptr;
+}
+
+double Interventions::scale(int layer, MoePart part) const {
+  double factor = 1.0;
+  for (const PartScale& s : scaled)
+    if (s.layer == layer && s.part == part) factor *= s.factor;
+  return factor;
+}
+
+namespace {
+
+std::string moe_layer_list(const ModelConfig& c) {
+  std::string out;
+  for (std::size_t l = 0; l < c.layers.size(); ++l)
+    if (c.layers[l] == LayerKind::Moe) out += (out.empty() ? "" : ", ") + std::to_string(l);
+  return out.empty() ? "none" : out;
+}
+
+const char* layer_phrase(LayerKind kind) {
+  switch (kind) {
+    case LayerKind::Mamba: return "a Mamba layer";
+    case LayerKind::Attention: return "an attention layer";
+    case LayerKind::Moe: return "a mixture-of-experts layer";
+    case LayerKind::Mlp: return "a dense MLP layer";
+  }
+  return "a layer of unknown kind";
+}
+
+void require_moe_layer(const ModelConfig& c, int layer, const std::string& what) {
+  const int n = int(c.layers.size());
+  if (layer < 0 || layer >= n)
+    throw Error(what + ": layer " + std::to_string(layer) + " is outside the model's layers 0.." + std::to_string(n - 1));
+  if (c.layers[std::size_t(layer)] != LayerKind::Moe)
+    throw Error(what + ": layer " + std::to_string(layer) + " is " + layer_phrase(c.layers[std::size_t(layer)]) +
+                ", not a mixture of experts (MoE layers: " + moe_layer_list(c) + ")");
+}
+
+void require_expert(const ModelConfig& c, int expert, const std::string& what) {
+  if (expert < 0 || expert >= c.n_routed_experts)
+    throw Error(what + ": expert " + std::to_string(expert) + " is outside 0.." + std::to_string(c.n_routed_experts - 1));
+}
+
+std::string mask_text(const ExpertMask& m) {
+  return (m.layer == kEveryMoeLayer ? std::string("*") : std::to_string(m.layer)) + ":" + std::to_string(m.expert);
+}
+
+std::string force_text(const ForcedExperts& f) {
+  std::string out = std::to_string(f.layer) + ":";
+  for (std::size_t i = 0; i < f.experts.size(); ++i) out += (i ? "," : "") + std::to_string(f.experts[i]);
+  return out;
+}
+
+std::string number_text(double x) {
+  std::ostringstream s;
+  s << x;
+  return s.str();
+}
+
+std::string scale_text(const PartScale& s) {
+  return std::to_string(s.layer) + ":" + to_string(s.part) + ":" + number_text(s.factor);
+}
+
+// `option` '`whole`': the text it came from, for the message.
+int parse_int(const std::string& field, const std::string& option, const std::string& whole, const std::string& form) {
+  int value = 0;
+  const char* end = field.data() + field.size();
+  const auto [ptr, ec] = std::from_chars(field.data(), end, value);
+  if (field.empty() || ec != std::errc() || ptr != end)
+    throw Error(option + " '" + whole + "': '" + field + "' is not a whole number (expected " + form + ")");
+  return value;
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream in(text);
+  while (std::getline(in, part, sep)) parts.push_back(part);
+  if (!text.empty() && text.back() == sep) parts.emplace_back();
+  return parts;
+}
+
+}  // namespace
+
+void validate(const Interventions& iv, const ModelConfig& c) {
+  if (iv.from_position < 0)
+    throw Error("interventions: the starting position " + std::to_string(iv.from_position) + " is negative");
+  const int k = c.num_experts_per_tok;
+  for (const ExpertMask& m : iv.masked) {
+    const std::string what = "--mask-expert " + mask_text(m);
+    if (m.layer != kEveryMoeLayer) require_moe_layer(c, m.layer, what);
+    else if (c.count(LayerKind::Moe) == 0) throw Error(what + ": the model has no mixture-of-experts layer");
+    require_expert(c, m.expert, what);
+  }
+  std::set<int> forced_layers;
+  for (const ForcedExperts& f : iv.forced) {
+    const std::string what = "--force-experts " + force_text(f);
+    require_moe_layer(c, f.layer, what);
+    if (!forced_layers.insert(f.layer).second)
+      throw Error(what + ": layer " + std::to_string(f.layer) + " already has a forced expert set");
+    if (f.experts.empty()) throw Error(what + ": name at least one expert");
+    std::set<int> seen;
+    for (int e : f.experts) {
+      require_expert(c, e, what);
+      if (!seen.insert(e).second) throw Error(what + ": expert " + std::to_string(e) + " is named twice");
+      if (iv.masks(f.layer, e))
+        throw Error(what + ": expert " + std::to_string(e) + " is also masked in layer " + std::to_string(f.layer));
+    }
+  }
+  // A routed layer must keep at least top-k candidates.
+  for (std::size_t l = 0; l < c.layers.size(); ++l) {
+    if (c.layers[l] != LayerKind::Moe || iv.forced_in(int(l))) continue;
+    int masked = 0;
+    for (int e = 0; e < c.n_routed_experts; ++e) masked += iv.masks(int(l), e);
+    if (c.n_routed_experts - masked < k)
+      throw Error("--mask-expert: layer " + std::to_string(l) + " would keep " + std::to_string(c.n_routed_experts - masked) +
+                  " experts but routes each token to " + std::to_string(k));
+  }
+  for (const PartScale& s : iv.scaled) {
+    const std::string what = "--scale " + scale_text(s);
+    require_moe_layer(c, s.layer, what);
+    if (!std::isfinite(s.factor)) throw Error(what + ": the factor must be a finite number");
+    if (s.part == MoePart::Shared && c.moe_shared_expert_intermediate_size <= 0)
+      throw Error(what + ": the model's MoE layers have no shared expert");
+  }
+  for (int layer : iv.skipped) {
+    const int n = int(c.layers.size());
+    if (layer < 0 || layer >= n)
+      throw Error("--skip-layer " + std::to_string(layer) + ": layer is outside the model's layers 0.." + std::to_string(n - 1));
+  }
+}
+
+ExpertMask parse_expert_mask(const std::string& text) {
+  const std::string form = "L:E or *:E, e.g. 4:17";
+  const auto parts = split(text, ':');
+  if (parts.size() != 2) throw Error("--mask-expert '" + text + "': expected " + form);
+  ExpertMask m;
+  m.layer = parts[0] == "*" ? kEveryMoeLayer : parse_int(parts[0], "--mask-expert", text, form);
+  m.expert = parse_int(parts[1], "--mask-expert", text, form);
+  return m;
+}
+
+ForcedExperts parse_forced_experts(const std::string& text) {
+  const std::string form = "L:E1,E2,..., e.g. 4:1,5,9";
+  const auto parts = split(text, ':');
+  if (parts.size() != 2 || parts[1].empty()) throw Error("--force-experts '" + text + "': expected " + form);
+  ForcedExperts f;
+  f.layer = parse_int(parts[0], "--force-experts", text, form);
+  for (const std::string& e : split(parts[1], ',')) f.experts.push_back(parse_int(e, "--force-experts", text, form));
+  return f;
+}
+
+PartScale parse_part_scale(const std::string& text) {
+  const std::string form = "L:routed:X or L:shared:X, e.g. 4:shared:0.5";
+  const auto parts = split(text, ':');
+  if (parts.size() != 3) throw Error("--scale '" + text + "': expected " + form);
+  PartScale s;
+  s.layer = parse_int(parts[0], "--scale", text, form);
+  if (parts[1] == "routed") s.part = MoePart::Routed;
+  else if (parts[1] == "shared") s.part = MoePart::Shared;
+  else throw Error("--scale '" + text + "': the part is '" + parts[1] + "', expected routed or shared");
+  std::size_t used = 0;
+  try {
+    s.factor = std::stod(parts[2], &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (parts[2].empty() || used != parts[2].size() || !std::isfinite(s.factor))
+    throw Error("--scale '" + text + "': the factor '" + parts[2] + "' is not a finite number (expected " + form + ")");
+  return s;
+}
+
+int parse_skipped_layer(const std::string& text) { return parse_int(text, "--skip-layer", text, "a layer number, e.g. 7"); }
+
+std::string describe(const Interventions& iv) {
+  if (iv.empty()) return "";
+  std::vector<std::string> items;
+  for (const ExpertMask& m : iv.masked) items.push_back("mask " + mask_text(m));
+  for (const ForcedExperts& f : iv.forced) items.push_back("force " + force_text(f));
+  for (const PartScale& s : iv.scaled) items.push_back("scale " + scale_text(s));
+  for (int l : iv.skipped) items.push_back("skip " + std::to_string(l));
+  std::string out = "from " + std::to_string(iv.from_position) + ":";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : " ") + items[i];
+  return out;
+}
+
+}  // namespace logitscope
