@@ -22,8 +22,9 @@ esac
 if [[ "$mode" != --cli ]]; then
   # Workbench window (Qt 6.4, QCustomPlot; libgl-dev because Qt6Gui's CMake package wants OpenGL).
   packages+=(qt6-base-dev qt6-base-dev-tools qt6-qpa-plugins libqcustomplot-dev libgl-dev)
-  # Tests: screenshots under Xvfb, the VNC frame test, reference scripts, the serve client test.
-  packages+=(xvfb xauth imagemagick vncsnapshot python3 python3-jinja2 python3-yaml nodejs npm)
+  # Tests: screenshots under Xvfb, the VNC frame test, reference scripts, the serve client test,
+  # the trace reader's round trip (tools/read_trace.py loads traces with numpy alone).
+  packages+=(xvfb xauth imagemagick vncsnapshot python3 python3-jinja2 python3-yaml python3-numpy nodejs npm)
   # Fuzz targets (libFuzzer is in clang's runtime package); the sanitizer build uses g++'s libasan.
   packages+=(clang-14 libclang-rt-14-dev)
   # Packaging checks (ctest -L packaging): .deb dependencies, metainfo, desktop file, clean install.

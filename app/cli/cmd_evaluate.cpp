@@ -29,27 +29,9 @@ int run_evaluate(const std::vector<std::string>& words) {
   if (top_k < 0 || top_k > 50) throw Error("option --top-k must be in 0..50");
   const std::int64_t chunk = args.get_int("chunk", 512);
   if (chunk < 1) throw Error("option --chunk must be positive");
-  LoadOptions options = load_options_from(args);
-  auto [ids, text] = ids_or_text(args);
-  auto model = Model::load(options);
-  if (!text.empty()) {
-    const Tokenizer* tokenizer = model->tokenizer();
-    if (!tokenizer) throw Error("the model has no tokenizer.json: use --ids");
-    if (args.has("template")) {
-      // A conversation ([{"role", "content"}, ...] JSON) or plain text as one user message, rendered
-      // by the model's chat template as it would be seen in a chat (no generation prompt).
-      const ChatTemplate* chat = model->chat_template();
-      if (!chat) throw Error("the model has no chat template: drop --template");
-      nlohmann::json messages = nlohmann::json::parse(text, nullptr, false);
-      if (!messages.is_array()) messages = nlohmann::json::array({{{"role", "user"}, {"content", text}}});
-      text = chat->render(messages, false, nlohmann::json::object());
-    }
-    ids = tokenizer->encode(text, false);
-  }
-  if (std::int64_t(ids.size()) > model->max_context()) {
-    options.max_context = std::int64_t(ids.size());
-    model = Model::load(options);
-  }
+  ScoringInput input = load_for_scoring(args);
+  const std::unique_ptr<Model>& model = input.model;
+  const std::vector<TokenId>& ids = input.ids;
   const bool jsonl = args.has("jsonl");
   const TextScore score = evaluate_text(*model, ids, top_k, [&](const TokenScore& s) {
     if (!jsonl) return;

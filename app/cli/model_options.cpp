@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "model_options.h"
 
+#include <nlohmann/json.hpp>
+
+#include "logitscope/chat.h"
 #include "logitscope/errors.h"
+#include "logitscope/tokenizer.h"
 
 namespace logitscope::cli {
 
@@ -68,6 +72,32 @@ std::set<std::string> merge(std::initializer_list<std::set<std::string>> sets) {
   std::set<std::string> out;
   for (const auto& s : sets) out.insert(s.begin(), s.end());
   return out;
+}
+
+std::vector<TokenId> scoring_ids(const Model& model, IdsOrText input, bool use_template) {
+  if (input.text.empty()) return std::vector<TokenId>(input.ids.begin(), input.ids.end());
+  const Tokenizer* tokenizer = model.tokenizer();
+  if (!tokenizer) throw Error("the model has no tokenizer.json: use --ids");
+  if (use_template) {
+    const ChatTemplate* chat = model.chat_template();
+    if (!chat) throw Error("the model has no chat template: drop --template");
+    nlohmann::json messages = nlohmann::json::parse(input.text, nullptr, false);
+    if (!messages.is_array()) messages = nlohmann::json::array({{{"role", "user"}, {"content", input.text}}});
+    input.text = chat->render(messages, false, nlohmann::json::object());
+  }
+  return tokenizer->encode(input.text, false);
+}
+
+ScoringInput load_for_scoring(const Args& args) {
+  LoadOptions options = load_options_from(args);
+  ScoringInput in;
+  in.model = Model::load(options);
+  in.ids = scoring_ids(*in.model, ids_or_text(args), args.has("template"));
+  if (std::int64_t(in.ids.size()) > in.model->max_context()) {
+    options.max_context = std::int64_t(in.ids.size());
+    in.model = Model::load(options);
+  }
+  return in;
 }
 
 }  // namespace logitscope::cli

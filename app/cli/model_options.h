@@ -3,6 +3,7 @@
 // --threads, --max-context.
 #pragma once
 
+#include <memory>
 #include <set>
 #include <string>
 
@@ -19,6 +20,19 @@ extern const std::set<std::string> kSamplingFlags;    // --greedy
 extern const char* const kSamplingOptionsUsage;
 
 LoadOptions load_options_from(const Args& args);
+
+// The ids a scoring command reads: --ids as given, or --text-file tokenized by the model (rendered
+// through its chat template first with `use_template`: a JSON conversation or plain text as one user
+// message, as a chat shows it, no generation prompt). Throws naming what is missing.
+std::vector<TokenId> scoring_ids(const Model& model, IdsOrText input, bool use_template);
+
+// The model of the model options and the ids of --ids / --text-file (--template) for it, loaded
+// again with a context that holds them all when they are longer than the one asked for.
+struct ScoringInput {
+  std::unique_ptr<Model> model;
+  std::vector<TokenId> ids;
+};
+ScoringInput load_for_scoring(const Args& args);
 SamplingParams sampling_from(const Args& args);
 
 // Merges option sets.

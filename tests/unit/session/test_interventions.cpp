@@ -101,11 +101,53 @@ std::string bias_of(int layer) { return mixer_prefix(layer) + "gate\\.e_score_co
 
 bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
+// The interventions of one case of intervention_golden.json (make_intervention_goldens.py).
+Interventions from_golden(const nlohmann::json& j) {
+  Interventions iv;
+  iv.from_position = j.value("from_position", std::int64_t(0));
+  for (const auto& m : j.value("masked", nlohmann::json::array()))
+    iv.masked.push_back({m[0].is_string() ? kEveryMoeLayer : m[0].get<int>(), m[1].get<int>()});
+  for (const auto& f : j.value("forced", nlohmann::json::array())) iv.forced.push_back({f[0].get<int>(), f[1].get<std::vector<int>>()});
+  for (const auto& s : j.value("scaled", nlohmann::json::array()))
+    iv.scaled.push_back({s[0].get<int>(), s[1] == "shared" ? MoePart::Shared : MoePart::Routed, s[2].get<double>()});
+  for (const auto& l : j.value("skipped", nlohmann::json::array())) iv.skipped.push_back(l.get<int>());
+  return iv;
+}
+
 }  // namespace
 
 class Interventions_ : public QObject {
   Q_OBJECT
  private slots:
+  // HF transformers with the router and mixers hooked the same way (tests/reference/
+  // make_intervention_goldens.py), where a fixture has its intervention_golden.json.
+  void match_transformers_with_the_same_hooks() {
+    int fixtures = 0;
+    for (const std::string& name : logitscope::test::fixture_model_names()) {
+      const fs::path file = logitscope::test::model_dir(name) / "intervention_golden.json";
+      if (!fs::exists(file)) continue;
+      ++fixtures;
+      const auto gold = logitscope::test::read_json(file);
+      auto model = load(logitscope::test::model_dir(name));
+      const auto ids = gold.at("prompt_ids").get<std::vector<TokenId>>();
+      const std::size_t V = std::size_t(model->config().vocab_size);
+      for (const auto& c : gold.at("cases")) {
+        const Interventions iv = from_golden(c.at("interventions"));
+        const auto logits = run(*model, ids, iv);
+        double worst = 0.0;
+        for (std::size_t p = 0; p < ids.size(); ++p)
+          for (std::size_t v = 0; v < V; ++v)
+            worst = std::max(worst, std::abs(double(logits[p * V + v]) - c.at("logits")[p][v].get<double>()));
+        qInfo("%s: %s (%s): max |logit - transformers| %.3g", name.c_str(), c.at("name").get<std::string>().c_str(),
+              describe(iv).c_str(), worst);
+        QVERIFY2(worst < 2e-4, (name + ": " + c.at("name").get<std::string>()).c_str());
+      }
+    }
+    if (fixtures == 0)
+      QSKIP("no fixture has intervention_golden.json yet: run tests/reference/make_intervention_goldens.py where "
+            "transformers is installed");
+  }
+
   void masking_an_expert_equals_a_router_that_never_selects_it_data() { fixtures(); }
   void masking_an_expert_equals_a_router_that_never_selects_it() {
     QFETCH(QString, name);
