@@ -73,8 +73,15 @@ ExpertMask parse_expert_mask(const std::string& text);
 ForcedExperts parse_forced_experts(const std::string& text);
 PartScale parse_part_scale(const std::string& text);
 int parse_skipped_layer(const std::string& text);
+// The same forms back: "4:17" / "*:3", "6:1,2", "9:shared:0.5".
+std::string to_text(const ExpertMask& mask);
+std::string to_text(const ForcedExperts& forced);
+std::string to_text(const PartScale& scale);
 
 // One line, e.g. "from 12: mask 4:17, force 6:1,2, scale 9:shared:0.5, skip 3"; "" when empty.
 std::string describe(const Interventions& interventions);
+// Reads that line back, or what a person types: "mask 4:17; skip 3" (items apart by ';', ',' or
+// spaces; "from N:" optional, default 0). Throws logitscope::Error naming the item it cannot read.
+Interventions parse_interventions(const std::string& text);
 
 }  // namespace logitscope

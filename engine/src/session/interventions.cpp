@@ -68,24 +68,11 @@ void require_expert(const ModelConfig& c, int expert, const std::string& what) {
     throw Error(what + ": expert " + std::to_string(expert) + " is outside 0.." + std::to_string(c.n_routed_experts - 1));
 }
 
-std::string mask_text(const ExpertMask& m) {
-  return (m.layer == kEveryMoeLayer ? std::string("*") : std::to_string(m.layer)) + ":" + std::to_string(m.expert);
-}
-
-std::string force_text(const ForcedExperts& f) {
-  std::string out = std::to_string(f.layer) + ":";
-  for (std::size_t i = 0; i < f.experts.size(); ++i) out += (i ? "," : "") + std::to_string(f.experts[i]);
-  return out;
-}
-
+// The shortest text that reads back as the same double (0.5, 0.1, 1e-05).
 std::string number_text(double x) {
-  std::ostringstream s;
-  s << x;
-  return s.str();
-}
-
-std::string scale_text(const PartScale& s) {
-  return std::to_string(s.layer) + ":" + to_string(s.part) + ":" + number_text(s.factor);
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, x);
+  return ec == std::errc() ? std::string(buffer, end) : std::to_string(x);
 }
 
 // `option` '`whole`': the text it came from, for the message.
@@ -109,19 +96,31 @@ std::vector<std::string> split(const std::string& text, char sep) {
 
 }  // namespace
 
+std::string to_text(const ExpertMask& m) {
+  return (m.layer == kEveryMoeLayer ? std::string("*") : std::to_string(m.layer)) + ":" + std::to_string(m.expert);
+}
+
+std::string to_text(const ForcedExperts& f) {
+  std::string out = std::to_string(f.layer) + ":";
+  for (std::size_t i = 0; i < f.experts.size(); ++i) out += (i ? "," : "") + std::to_string(f.experts[i]);
+  return out;
+}
+
+std::string to_text(const PartScale& s) { return std::to_string(s.layer) + ":" + to_string(s.part) + ":" + number_text(s.factor); }
+
 void validate(const Interventions& iv, const ModelConfig& c) {
   if (iv.from_position < 0)
     throw Error("interventions: the starting position " + std::to_string(iv.from_position) + " is negative");
   const int k = c.num_experts_per_tok;
   for (const ExpertMask& m : iv.masked) {
-    const std::string what = "--mask-expert " + mask_text(m);
+    const std::string what = "--mask-expert " + to_text(m);
     if (m.layer != kEveryMoeLayer) require_moe_layer(c, m.layer, what);
     else if (c.count(LayerKind::Moe) == 0) throw Error(what + ": the model has no mixture-of-experts layer");
     require_expert(c, m.expert, what);
   }
   std::set<int> forced_layers;
   for (const ForcedExperts& f : iv.forced) {
-    const std::string what = "--force-experts " + force_text(f);
+    const std::string what = "--force-experts " + to_text(f);
     require_moe_layer(c, f.layer, what);
     if (!forced_layers.insert(f.layer).second)
       throw Error(what + ": layer " + std::to_string(f.layer) + " already has a forced expert set");
@@ -144,7 +143,7 @@ void validate(const Interventions& iv, const ModelConfig& c) {
                   " experts but routes each token to " + std::to_string(k));
   }
   for (const PartScale& s : iv.scaled) {
-    const std::string what = "--scale " + scale_text(s);
+    const std::string what = "--scale " + to_text(s);
     require_moe_layer(c, s.layer, what);
     if (!std::isfinite(s.factor)) throw Error(what + ": the factor must be a finite number");
     if (s.part == MoePart::Shared && c.moe_shared_expert_intermediate_size <= 0)
@@ -202,13 +201,51 @@ int parse_skipped_layer(const std::string& text) { return parse_int(text, "--ski
 std::string describe(const Interventions& iv) {
   if (iv.empty()) return "";
   std::vector<std::string> items;
-  for (const ExpertMask& m : iv.masked) items.push_back("mask " + mask_text(m));
-  for (const ForcedExperts& f : iv.forced) items.push_back("force " + force_text(f));
-  for (const PartScale& s : iv.scaled) items.push_back("scale " + scale_text(s));
+  for (const ExpertMask& m : iv.masked) items.push_back("mask " + to_text(m));
+  for (const ForcedExperts& f : iv.forced) items.push_back("force " + to_text(f));
+  for (const PartScale& s : iv.scaled) items.push_back("scale " + to_text(s));
   for (int l : iv.skipped) items.push_back("skip " + std::to_string(l));
   std::string out = "from " + std::to_string(iv.from_position) + ":";
   for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : " ") + items[i];
   return out;
+}
+
+Interventions parse_interventions(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char ch : text + " ") {
+    if (ch == ' ' || ch == ';' || ch == '\t' || ch == '\n') {
+      if (!word.empty()) words.push_back(word);
+      word.clear();
+    } else {
+      word += ch;
+    }
+  }
+  Interventions iv;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& verb = words[i];
+    if (verb == ",") continue;
+    if (i + 1 >= words.size())
+      throw Error("'" + verb + "' has nothing after it (expected e.g. \"mask 4:17; force 6:1,2; scale 9:shared:0.5; skip 3\")");
+    std::string arg = words[++i];
+    while (!arg.empty() && arg.back() == ',') arg.pop_back();  // describe() separates items by ", "
+    if (verb == "from") {
+      if (!arg.empty() && arg.back() == ':') arg.pop_back();
+      iv.from_position = parse_int(arg, "from", arg, "a token position, e.g. from 12:");
+      if (iv.from_position < 0) throw Error("from " + arg + ": the position is negative");
+    } else if (verb == "mask") {
+      iv.masked.push_back(parse_expert_mask(arg));
+    } else if (verb == "force") {
+      iv.forced.push_back(parse_forced_experts(arg));
+    } else if (verb == "scale") {
+      iv.scaled.push_back(parse_part_scale(arg));
+    } else if (verb == "skip") {
+      iv.skipped.push_back(parse_skipped_layer(arg));
+    } else {
+      throw Error("'" + verb + "' is not an intervention (expected mask, force, scale or skip)");
+    }
+  }
+  return iv;
 }
 
 }  // namespace logitscope

@@ -532,6 +532,16 @@ class Interventions_ : public QObject {
     iv.skipped = {3};
     QCOMPARE(describe(iv), std::string("from 12: mask 4:17, mask *:3, force 6:1,2, scale 9:shared:0.5, skip 3"));
     QCOMPARE(describe(Interventions{}), std::string());
+    // What describe() prints reads back; so does what a person types.
+    QCOMPARE(parse_interventions(describe(iv)), iv);
+    Interventions typed = parse_interventions("mask 4:17; force 6:1,2;skip 3\nscale 9:shared:0.1");
+    QCOMPARE(typed.from_position, std::int64_t(0));
+    QCOMPARE(typed.masked, (std::vector<ExpertMask>{{4, 17}}));
+    QCOMPARE(typed.skipped, std::vector<int>{3});
+    QCOMPARE(parse_interventions(describe(typed)), typed);  // 0.1 survives the text
+    QCOMPARE(parse_interventions("  "), Interventions{});
+    for (const char* bad : {"mask", "mask 4", "drop 3:1", "skip x", "from -2: skip 1", "force 6:"})
+      QVERIFY_THROWS_EXCEPTION(Error, parse_interventions(bad));
   }
 
   void the_cli_applies_them_to_logits_and_compare() {
