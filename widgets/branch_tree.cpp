@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "conversation.h"
+#include "logitscope/interventions.h"
 #include "token_format.h"
 
 namespace logitscope::widgets {
@@ -43,6 +44,9 @@ void BranchTree::show_message(const workbench::Conversation& conversation, int m
       label = tr("#%1: %2 \u2192 %3").arg(branch.fork_at).arg(from, to);
     }
     if (!branch.stop_reason.isEmpty()) label += QStringLiteral("  [%1]").arg(branch.stop_reason);
+    // An intervention branch says what it changed (from: an index among the reply's tokens).
+    const QString changed = QString::fromStdString(describe(branch.interventions));
+    if (!changed.isEmpty()) label += QStringLiteral("  \u2691 %1").arg(changed);
     const int total = int(conversation.branch_events(message, b).size());
     QTreeWidgetItem* parent_item = branch.parent >= 0 && branch.parent < b ? items[branch.parent] : nullptr;
     auto* item = parent_item ? new QTreeWidgetItem(parent_item) : new QTreeWidgetItem(this);

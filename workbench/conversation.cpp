@@ -9,6 +9,8 @@
 #include <cmath>
 #include <limits>
 
+#include "logitscope/errors.h"
+
 namespace logitscope::workbench {
 namespace {
 
@@ -92,6 +94,7 @@ int Conversation::add_branch(int index, int parent, int fork_at) {
   Branch branch;
   branch.parent = parent;
   branch.fork_at = parent < 0 ? 0 : fork_at;
+  if (parent >= 0) branch.interventions = branches[parent].interventions;
   branches.push_back(std::move(branch));
   return choose_branch(index, int(branches.size()) - 1);
 }
@@ -162,6 +165,47 @@ TokenEvent event_from_json(const QJsonObject& object) {
   return event;
 }
 
+QJsonObject interventions_to_json(const Interventions& iv) {
+  QJsonObject out{{"from", qint64(iv.from_position)}};
+  auto texts = [](const auto& items) {
+    QJsonArray list;
+    for (const auto& item : items) list.append(QString::fromStdString(to_text(item)));
+    return list;
+  };
+  if (!iv.masked.empty()) out["mask"] = texts(iv.masked);
+  if (!iv.forced.empty()) out["force"] = texts(iv.forced);
+  if (!iv.scaled.empty()) out["scale"] = texts(iv.scaled);
+  if (!iv.skipped.empty()) {
+    QJsonArray skip;
+    for (int layer : iv.skipped) skip.append(layer);
+    out["skip"] = skip;
+  }
+  return out;
+}
+
+bool interventions_from_json(const QJsonObject& object, Interventions* out, QString* error) {
+  Interventions iv;
+  try {
+    iv.from_position = object["from"].toInteger(0);
+    for (const auto& v : object["mask"].toArray()) iv.masked.push_back(parse_expert_mask(v.toString().toStdString()));
+    for (const auto& v : object["force"].toArray()) iv.forced.push_back(parse_forced_experts(v.toString().toStdString()));
+    for (const auto& v : object["scale"].toArray()) iv.scaled.push_back(parse_part_scale(v.toString().toStdString()));
+    for (const auto& v : object["skip"].toArray()) {
+      if (!v.isDouble()) throw Error("skip: expected layer numbers");
+      iv.skipped.push_back(v.toInt());
+    }
+  } catch (const Error& e) {
+    *error = QStringLiteral("interventions: %1").arg(QString::fromUtf8(e.what()));
+    return false;
+  }
+  if (iv.from_position < 0) {
+    *error = QStringLiteral("interventions: \"from\" is negative");
+    return false;
+  }
+  *out = std::move(iv);
+  return true;
+}
+
 namespace {
 
 // Followers nest messages inside branches; a damaged or hostile file must not recurse without end.
@@ -182,6 +226,7 @@ QJsonArray messages_to_json(const std::vector<ChatMessage>& list) {
         QJsonObject b{{"parent", branch.parent}, {"fork_at", branch.fork_at}, {"stop_reason", branch.stop_reason},
                       {"events", events}};
         if (!branch.followers.empty()) b["followers"] = messages_to_json(branch.followers);
+        if (!branch.interventions.empty()) b["interventions"] = interventions_to_json(branch.interventions);
         branches.append(b);
       }
       m["branches"] = branches;
@@ -222,6 +267,10 @@ bool messages_from_json(const QJsonArray& array, const QString& where, int depth
       // Files written before "end_of_turn" existed: a branch that stopped on a stop token ends in it.
       if (branch.stop_reason == QLatin1String("stop_token") && !branch.events.empty()) branch.events.back().end_of_turn = true;
       const QString branch_where = here + QStringLiteral(", branch %1").arg(message.branches.size());
+      if (bo.contains("interventions") && !interventions_from_json(bo["interventions"].toObject(), &branch.interventions, error)) {
+        *error = branch_where + QStringLiteral(": ") + *error;
+        return false;
+      }
       if (!messages_from_json(bo["followers"].toArray(), branch_where, depth + 1, &branch.followers, error)) return false;
       message.branches.push_back(std::move(branch));
     }

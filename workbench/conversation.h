@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "logitscope/events.h"
+#include "logitscope/interventions.h"
 
 namespace logitscope::workbench {
 
@@ -23,6 +24,10 @@ struct Branch {
   int fork_at = 0;         // index among the reply's generated tokens
   std::vector<TokenEvent> events;
   QString stop_reason;     // "max_tokens", "stop_token", "cancelled", "" while running
+  // What-if edits this branch's tokens were generated under, from interventions.from_position on:
+  // an index among the reply's generated tokens (the engine adds the prompt's length). A branch made
+  // from another starts with its parent's. Empty: the plain model.
+  Interventions interventions;
   // The messages that came after this reply while this branch was chosen, kept here while another
   // branch of the reply is (Conversation::messages holds the chosen branch's followers).
   std::vector<ChatMessage> followers;
@@ -61,13 +66,19 @@ struct Conversation {
   // into that branch's `followers` when another branch is chosen or made, and come back with it.
   // Nothing is dropped. Each returns the chosen branch (-1 when index or branch is out of range).
   int choose_branch(int index, int branch);
-  // A new branch sharing the first `fork_at` tokens of `parent` (-1 = a new root), chosen.
+  // A new branch sharing the first `fork_at` tokens of `parent` (-1 = a new root), chosen; it
+  // inherits the parent's interventions.
   int add_branch(int index, int parent, int fork_at);
 };
 
 // 2: branches keep their "followers" (the messages after a reply while that branch was chosen) and
-// events mark "end_of_turn". Version 1 files read as before.
-inline constexpr int kConversationFormatVersion = 2;
+// events mark "end_of_turn". 3: branches keep their "interventions". Older files read as before.
+inline constexpr int kConversationFormatVersion = 3;
+
+// {"from": n, "mask": ["4:17", "*:3"], "force": ["6:1,2"], "scale": ["9:shared:0.5"], "skip": [3]}
+// (the command line's forms); absent lists are empty. Reading names the bad entry in `error`.
+QJsonObject interventions_to_json(const Interventions& interventions);
+bool interventions_from_json(const QJsonObject& object, Interventions* out, QString* error);
 
 QJsonObject event_to_json(const TokenEvent& event);
 TokenEvent event_from_json(const QJsonObject& object);

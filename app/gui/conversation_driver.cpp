@@ -189,6 +189,26 @@ void ConversationDriver::choose(int index, TokenId id, bool run) {
   start(message, conversation_.messages[message].current_branch, id, run ? -1 : 1, !run);
 }
 
+void ConversationDriver::intervene(int index, const Interventions& interventions) {
+  if (!check_ready()) return;
+  const int message = inspected_ >= 0 ? inspected_ : last_reply();
+  if (message < 0 || message >= int(conversation_.messages.size()) || !conversation_.messages[message].is_reply()) {
+    emit status(tr("Nothing to intervene on: generate a reply first."));
+    return;
+  }
+  const int length = int(conversation_.current_events(message).size());
+  if (index < 0 || index > length) return;
+  const bool later_messages = message != int(conversation_.messages.size()) - 1;
+  const int branch = conversation_.add_branch(message, conversation_.messages[message].current_branch, index);
+  Interventions applied = interventions;
+  applied.from_position = index;
+  conversation_.messages[message].branches[std::size_t(branch)].interventions = applied;
+  if (later_messages) show_all_messages();
+  refresh_views(message);
+  emit conversation_changed();
+  start(message, branch, std::nullopt, -1, false);
+}
+
 void ConversationDriver::switch_branch(int message, int branch) {
   if (message < 0 || message >= int(conversation_.messages.size())) return;
   ChatMessage& reply = conversation_.messages[message];
@@ -244,6 +264,7 @@ void ConversationDriver::start(int message, int branch, std::optional<TokenId> f
   request.forced = forced;
   request.steps = steps;
   request.preview_next = preview;
+  request.interventions = reply.branches[branch].interventions;
   request.settings = settings_();
   conversation_.sampling = settings_json(request.settings);
   active_ = {0, message, branch};

@@ -57,6 +57,9 @@ class ConversationDriver : public QObject {
   void run();            // continue the last reply until a stop token or max new tokens
   void pause();
   void choose(int index, logitscope::TokenId id, bool run);
+  // A new branch of the inspected reply (else the last) from its token `index` on, generated under
+  // `interventions` (their from_position is set to `index`).
+  void intervene(int index, const logitscope::Interventions& interventions);
   void switch_branch(int message, int branch);
   void inspect(int message);
   void set_thinking(int message, bool on);

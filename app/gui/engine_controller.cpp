@@ -16,6 +16,8 @@ EngineController::EngineController(QObject* parent) : WorkerSignals(parent), wor
   connect(this, &EngineController::load_requested, worker_, &EngineWorker::load, Qt::QueuedConnection);
   connect(this, &EngineController::generate_requested, worker_, &EngineWorker::generate, Qt::QueuedConnection);
   connect(this, &EngineController::evaluate_requested, worker_, &EngineWorker::evaluate, Qt::QueuedConnection);
+  connect(this, &EngineController::lens_requested, worker_, &EngineWorker::lens, Qt::QueuedConnection);
+  connect(this, &EngineController::inside_requested, worker_, &EngineWorker::inside, Qt::QueuedConnection);
   wire(worker_, Qt::QueuedConnection, false);
   thread_.start();
 }
@@ -43,6 +45,9 @@ void EngineController::wire(WorkerSignals* worker, Qt::ConnectionType type, bool
   }, type);
   connect(worker, &WorkerSignals::evaluated, this, &EngineController::evaluated, type);
   connect(worker, &WorkerSignals::evaluate_failed, this, &EngineController::evaluate_failed, type);
+  connect(worker, &WorkerSignals::lens_ready, this, &EngineController::lens_ready, type);
+  connect(worker, &WorkerSignals::inside_ready, this, &EngineController::inside_ready, type);
+  connect(worker, &WorkerSignals::inspect_failed, this, &EngineController::inspect_failed, type);
   connect(worker, &WorkerSignals::failed, this, [this](quint64 request, const QString& message) {
     if (request == current_) set_busy(false);
     emit failed(request, message);
@@ -103,6 +108,34 @@ std::uint64_t EngineController::evaluate(EvaluateRequest request) {
   request.stop = stop_.get_token();
   emit evaluate_requested(request);
   return request.id;
+}
+
+void EngineController::refuse_inspection(std::uint64_t id) {
+  QMetaObject::invokeMethod(this, [this, id] {
+    emit inspect_failed(id, tr("looking inside the layers needs a local model: a server's API does not expose them"));
+  }, Qt::QueuedConnection);
+}
+
+template <typename Request>
+std::uint64_t EngineController::send_inspection(Request request, const std::shared_ptr<std::atomic<std::uint64_t>>& newest,
+                                                void (EngineController::*requested)(const Request&)) {
+  request.id = next_id_++;
+  if (remote_active_) {
+    refuse_inspection(request.id);
+    return request.id;
+  }
+  newest->store(request.id);
+  request.newest = newest;
+  emit(this->*requested)(request);
+  return request.id;
+}
+
+std::uint64_t EngineController::lens(LensRequest request) {
+  return send_inspection(std::move(request), newest_lens_, &EngineController::lens_requested);
+}
+
+std::uint64_t EngineController::inside(InsideRequest request) {
+  return send_inspection(std::move(request), newest_inside_, &EngineController::inside_requested);
 }
 
 }  // namespace logitscope::gui

@@ -7,7 +7,9 @@
 #include <QObject>
 #include <QThread>
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <stop_token>
 
 #include "engine_types.h"
@@ -32,6 +34,10 @@ class EngineController : public WorkerSignals {
   // Scores a text or the conversation on the engine thread (after what runs there); fills in the
   // id and returns it. A remote server cannot score: evaluate_failed() at once.
   std::uint64_t evaluate(EvaluateRequest request);
+  // The "see inside" docks: fill in the id and return it; a newer request of the same kind
+  // supersedes one still queued. A remote server cannot look inside: inspect_failed() at once.
+  std::uint64_t lens(LensRequest request);
+  std::uint64_t inside(InsideRequest request);
   bool busy() const { return busy_; }
   bool loading() const { return loading_; }
   std::uint64_t current_request() const { return current_; }
@@ -46,11 +52,19 @@ class EngineController : public WorkerSignals {
   void load_requested(const logitscope::gui::LoadRequest& request);
   void generate_requested(const logitscope::gui::GenerateRequest& request);
   void evaluate_requested(const logitscope::gui::EvaluateRequest& request);
+  void lens_requested(const logitscope::gui::LensRequest& request);
+  void inside_requested(const logitscope::gui::InsideRequest& request);
   // The worker's answers (WorkerSignals) are re-emitted on the GUI thread; and:
   void busy_changed(bool busy);
 
  private:
   void set_busy(bool busy);
+  // Answers `id` with inspect_failed(why) on the GUI thread, after the caller has the id.
+  void refuse_inspection(std::uint64_t id);
+  // Numbers `request`, marks it the newest of its kind and sends it through `requested`.
+  template <typename Request>
+  std::uint64_t send_inspection(Request request, const std::shared_ptr<std::atomic<std::uint64_t>>& newest,
+                                void (EngineController::*requested)(const Request&));
   void attach_remote();  // remote_controller.cpp
   // Re-emits a worker's answers with the busy/loading bookkeeping; a remote worker's loaded() also
   // makes it the active one.
@@ -63,6 +77,9 @@ class EngineController : public WorkerSignals {
   EngineWorker* worker_;
   std::stop_source stop_;
   std::uint64_t next_id_ = 1;
+  // The newest lens / inside request's id, read by the worker to skip superseded ones.
+  std::shared_ptr<std::atomic<std::uint64_t>> newest_lens_ = std::make_shared<std::atomic<std::uint64_t>>(0);
+  std::shared_ptr<std::atomic<std::uint64_t>> newest_inside_ = std::make_shared<std::atomic<std::uint64_t>>(0);
   std::uint64_t current_ = 0;
   bool busy_ = false;
   bool loading_ = false;

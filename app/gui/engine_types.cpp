@@ -14,6 +14,10 @@ void register_engine_types() {
   qRegisterMetaType<GenerationStats>();
   qRegisterMetaType<EvaluateRequest>();
   qRegisterMetaType<EvaluateResult>();
+  qRegisterMetaType<LensRequest>();
+  qRegisterMetaType<LensResult>();
+  qRegisterMetaType<InsideRequest>();
+  qRegisterMetaType<InsideResult>();
 }
 
 }  // namespace logitscope::gui

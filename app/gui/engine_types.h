@@ -13,7 +13,13 @@
 #include <utility>
 #include <vector>
 
+#include <atomic>
+#include <memory>
+
+#include "lens_capture.h"
 #include "logitscope/events.h"
+#include "logitscope/interventions.h"
+#include "prompt_inside.h"
 #include "scored_text.h"
 
 namespace logitscope::gui {
@@ -91,6 +97,8 @@ struct GenerateRequest {
   std::optional<TokenId> forced;     // the first new token, chosen by the user
   int steps = -1;                    // -1: run until a stop token or max_new_tokens; N: N tokens
   bool preview_next = false;         // afterwards, list the candidates for the next token
+  // The branch's interventions; from_position counts the reply's tokens (the worker adds the prompt).
+  Interventions interventions;
   GenerationSettings settings;
   std::stop_token stop;
 };
@@ -146,6 +154,47 @@ struct EvaluateResult {
   workbench::ScoredText text;
 };
 
+// The conversation as the "see inside" docks ask for it: the prompt of `turns` (up to the inspected
+// reply) followed by that reply's tokens.
+struct ConversationIds {
+  std::vector<PromptTurn> turns;
+  bool enable_thinking = false;
+  std::vector<TokenId> reply;
+  // The reply branch's interventions (from_position counts reply tokens): the lens reads the model
+  // the branch was generated with. The Router and Attention/Mamba docks show the plain model.
+  Interventions interventions;
+};
+
+// The logit lens (the Lens dock) at the forward that chose reply token `reply_index`; -1 or past the
+// reply: at the last position (what the model would say next).
+struct LensRequest {
+  std::uint64_t id = 0;
+  ConversationIds conversation;
+  int reply_index = -1;
+  int top_k = 10;
+  // The newest lens request's id: a queued one that is older is skipped without computing, so a
+  // burst of selections costs one lens (shared with the controller that numbers the requests).
+  std::shared_ptr<const std::atomic<std::uint64_t>> newest;
+};
+
+struct LensResult {
+  std::uint64_t request = 0;
+  workbench::LensCapture lens;
+};
+
+// The internals of the whole conversation (the Router dock); superseded like LensRequest.
+struct InsideRequest {
+  std::uint64_t id = 0;
+  ConversationIds conversation;
+  bool keep_attention = false;  // [heads, positions, positions] per attention layer: kept only for a view that draws it
+  std::shared_ptr<const std::atomic<std::uint64_t>> newest;
+};
+
+struct InsideResult {
+  std::uint64_t request = 0;
+  workbench::PromptInside inside;
+};
+
 // Registers every type above for queued connections (call once, before the worker starts).
 void register_engine_types();
 
@@ -161,3 +210,7 @@ Q_DECLARE_METATYPE(logitscope::gui::NextPreview)
 Q_DECLARE_METATYPE(logitscope::gui::GenerationStats)
 Q_DECLARE_METATYPE(logitscope::gui::EvaluateRequest)
 Q_DECLARE_METATYPE(logitscope::gui::EvaluateResult)
+Q_DECLARE_METATYPE(logitscope::gui::LensRequest)
+Q_DECLARE_METATYPE(logitscope::gui::LensResult)
+Q_DECLARE_METATYPE(logitscope::gui::InsideRequest)
+Q_DECLARE_METATYPE(logitscope::gui::InsideResult)

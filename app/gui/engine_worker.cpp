@@ -195,6 +195,12 @@ void EngineWorker::run_request(const GenerateRequest& request, GenerationStats* 
   std::vector<TokenId> target = prompt.ids;
   target.insert(target.end(), request.prefix.begin(), request.prefix.end());
 
+  // The branch's interventions, from the prompt's end + their reply position on (refused here,
+  // before anything runs, when they do not fit the model).
+  Interventions interventions = request.interventions;
+  if (!interventions.empty()) interventions.from_position += std::int64_t(prompt.ids.size());
+  session_->set_interventions(interventions);
+
   const auto started = std::chrono::steady_clock::now();
   PromptInfo info = sync_session(target);
   info.request = request.id;

@@ -31,12 +31,18 @@ class EngineWorker : public WorkerSignals {
   void generate(const logitscope::gui::GenerateRequest& request);
   // Scores a text or the conversation (evaluate_text); answers evaluated() or evaluate_failed().
   void evaluate(const logitscope::gui::EvaluateRequest& request);
+  // The "see inside" docks (engine_worker_inside.cpp): the logit lens at one position, the internals
+  // of the whole conversation. A request that a newer one superseded is skipped.
+  void lens(const logitscope::gui::LensRequest& request);
+  void inside(const logitscope::gui::InsideRequest& request);
   void unload();
 
  private:
   void run_request(const GenerateRequest& request, GenerationStats* stats);
   // Keeps the session's longest common prefix with `target` and feeds the rest (exact rewind).
   PromptInfo sync_session(const std::vector<TokenId>& target);
+  // The prompt of the turns followed by the reply; throws when empty or past the context.
+  std::vector<TokenId> conversation_ids(const ConversationIds& conversation, std::int64_t* prompt_length) const;
   NextPreview compute_preview(std::uint64_t request, int top_k, const std::stop_token& stop);
   std::vector<std::pair<TokenId, std::string>> new_labels(const TokenEvent& event);
   std::vector<std::pair<TokenId, std::string>> new_labels(const std::vector<TopKEntry>& top_k);

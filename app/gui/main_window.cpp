@@ -9,6 +9,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
+#include <QInputDialog>
 #include <QLabel>
 #include <QLocale>
 #include <QMenuBar>
@@ -29,10 +30,16 @@
 #include "engine_controller.h"
 #include "entropy_plot.h"
 #include "event_store.h"
+#include "inside_driver.h"
+#include "attention_mamba_view.h"
+#include "lens_view.h"
+#include "logitscope/errors.h"
+#include "logitscope/interventions.h"
 #include "logitscope/telemetry/source.h"
 #include "open_model_dialog.h"
 #include "remote_connect_dialog.h"
 #include "remote_notice.h"
+#include "router_view.h"
 #include "routing_heatmap.h"
 #include "run_status.h"
 #include "settings_panel.h"
@@ -98,6 +105,9 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
   driver_->set_settings_source([this] { return settings_panel_->values(); });
   build_actions();
   wire_surprise();
+  inside_ = new InsideDriver(engine_, driver_, store_, lens_, findChild<QDockWidget*>(QStringLiteral("lensDock")), router_,
+                             findChild<QDockWidget*>(QStringLiteral("routerDock")), attention_mamba_,
+                             findChild<QDockWidget*>(QStringLiteral("insideDock")), this);
 
   connect(driver_, &ConversationDriver::status, status_label_, &QLabel::setText);
   connect(driver_, &ConversationDriver::error, this, &MainWindow::show_error);
@@ -148,6 +158,7 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
     model_.reset();
     driver_->clear_model();
     surprise_->set_available(false, tr("Load a model to score texts."));
+    inside_->set_available(false, tr("Load a model to look inside its layers."));
     if (telemetry_) telemetry_->modelUnloaded();
     show_error(tr("Could not load the model: %1").arg(message));
     status_label_->setText(tr("No model loaded"));
@@ -190,6 +201,9 @@ void MainWindow::build_docks() {
   topk_ = new widgets::TopKView(store_);
   heatmap_ = new widgets::RoutingHeatmap(store_);
   surprise_ = new widgets::SurpriseView;
+  lens_ = new widgets::LensView;
+  router_ = new widgets::RouterView;
+  attention_mamba_ = new widgets::AttentionMambaView;
   settings_panel_ = new SettingsPanel;
   telemetry_ = new TelemetryPanel;
 
@@ -224,6 +238,15 @@ void MainWindow::build_docks() {
   QDockWidget* surprise = add_dock(tr("Surprise"), QStringLiteral("surpriseDock"), surprise_, Qt::BottomDockWidgetArea);
   tabifyDockWidget(routing, telemetry);
   tabifyDockWidget(routing, surprise);
+  // These compute on demand (a prompt forward each), so they start behind a tab: nothing runs
+  // until one is brought to the front.
+  QDockWidget* lens = add_dock(tr("Lens"), QStringLiteral("lensDock"), lens_, Qt::BottomDockWidgetArea);
+  QDockWidget* router = add_dock(tr("Router"), QStringLiteral("routerDock"), router_, Qt::BottomDockWidgetArea);
+  QDockWidget* inside =
+      add_dock(tr("Attention/Mamba"), QStringLiteral("insideDock"), attention_mamba_, Qt::BottomDockWidgetArea);
+  tabifyDockWidget(routing, lens);
+  tabifyDockWidget(routing, router);
+  tabifyDockWidget(routing, inside);
   routing->raise();
 }
 
@@ -285,11 +308,45 @@ void MainWindow::build_actions() {
   }, tr("Continue the reply until it ends (F5)"));
   QAction* pause = add(generate, tr("&Pause"), QKeySequence(Qt::Key_F6), [this] { driver_->pause(); },
                        tr("Pause a run after the current token (F6)"));
+  generate->addSeparator();
+  add(generate, tr("&Intervene from the Selected Token…"), QKeySequence(Qt::CTRL | Qt::Key_I), [this] { intervene_dialog(); },
+      tr("Branch the reply at the selected token and generate on with experts masked or forced, a part scaled or "
+         "layers skipped (Ctrl+I)"));
   // Ctrl+Return must work while the input box has focus.
   send_action_->setShortcutContext(Qt::WindowShortcut);
   toolbar->addAction(open_model);
   toolbar->addSeparator();
   for (QAction* action : {send_action_, stop_action_, step_action_, step_n_action_, run_action_, pause}) toolbar->addAction(action);
+}
+
+void MainWindow::intervene_dialog() {
+  const int selected = store_->selected();
+  const int index = selected >= 0 ? selected : int(store_->size());
+  bool ok = false;
+  const QString text = QInputDialog::getText(
+      this, tr("Intervene"),
+      tr("Generate a new branch from reply token #%1 on with (items apart by ';'):\n"
+         "  mask L:E  (*:E in every MoE layer)   force L:E1,E2   scale L:routed:X / L:shared:X   skip L\n"
+         "Layers count the whole stack; experts from 0.")
+          .arg(index),
+      QLineEdit::Normal, QStringLiteral("mask *:0"), &ok);
+  if (ok && !text.trimmed().isEmpty()) intervene(index, text);
+}
+
+bool MainWindow::intervene(int index, const QString& text) {
+  Interventions interventions;
+  try {
+    interventions = parse_interventions(text.toStdString());
+  } catch (const Error& e) {
+    show_error(tr("Intervention not understood: %1").arg(QString::fromUtf8(e.what())));
+    return false;
+  }
+  if (interventions.empty()) {
+    show_error(tr("No intervention given: write e.g. \"mask 12:40; skip 3\"."));
+    return false;
+  }
+  driver_->intervene(index < 0 ? int(store_->size()) : index, interventions);
+  return true;
 }
 
 void MainWindow::wire_surprise() {
@@ -383,9 +440,14 @@ void MainWindow::on_loaded(const ModelSummary& summary) {
   progress_->setVisible(false);
   cancel_load_->setVisible(false);
   driver_->set_model(summary);
-  if (summary.remote_url.isEmpty()) surprise_->set_available(true);
-  else surprise_->set_available(false, tr("Scoring a text needs a local model: a server's API gives no log-probabilities "
-                                          "of a given text."));
+  if (summary.remote_url.isEmpty()) {
+    surprise_->set_available(true);
+    inside_->set_available(true);
+  } else {
+    surprise_->set_available(false, tr("Scoring a text needs a local model: a server's API gives no log-probabilities "
+                                       "of a given text."));
+    inside_->set_available(false, tr("Looking inside the layers needs a local model: a server's API does not expose them."));
+  }
   apply_remote_notices(summary, heatmap_, entropy_, topk_);
   widgets::RunStatus run;
   run.model = QFileInfo(summary.model).fileName();

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The workbench window: the chat in the middle, docks for the token strip and entropy plot, the
-// top-k viewer, the routing heatmap, the branch tree, the settings and the telemetry panel; menus,
-// toolbar and shortcuts; model loading with a progress bar. Errors show in a banner and the status
+// top-k viewer, the routing heatmap, the branch tree, the settings, the telemetry panel, the
+// surprise of a text and the "see inside" views (lens, router, attention/Mamba); menus, toolbar and
+// shortcuts; model loading with a progress bar. Errors show in a banner and the status
 // bar, and never cost the conversation.
 #pragma once
 
@@ -23,6 +24,9 @@ namespace logitscope::widgets {
 class BranchTree;
 class ChatPane;
 class EntropyPlot;
+class AttentionMambaView;
+class LensView;
+class RouterView;
 class RoutingHeatmap;
 class RunStatusLabel;
 class TokenStrip;
@@ -38,6 +42,7 @@ namespace logitscope::gui {
 
 class ConversationDriver;
 class EngineController;
+class InsideDriver;
 class SettingsPanel;
 
 struct WindowOptions {
@@ -65,6 +70,10 @@ class MainWindow : public QMainWindow {
   widgets::TokenStrip* strip() const { return strip_; }
   widgets::BranchTree* branches() const { return branches_; }
   widgets::SurpriseView* surprise() const { return surprise_; }
+  widgets::LensView* lens() const { return lens_; }
+  widgets::RouterView* router() const { return router_; }
+  widgets::AttentionMambaView* attention_mamba() const { return attention_mamba_; }
+  InsideDriver* inside() const { return inside_; }
   SettingsPanel* settings_panel() const { return settings_panel_; }
   QString banner_text() const;
   QString run_status_text() const;  // the status line: model, device, last reply's numbers
@@ -73,6 +82,10 @@ class MainWindow : public QMainWindow {
  public slots:
   void show_error(const QString& message);
   void send_or_step(int steps);  // the input's text starts a reply of `steps` tokens (-1: all)
+  // A new branch of the inspected reply from its token `index` on (-1: its end), generated under the
+  // interventions `text` names ("mask 4:17; skip 3"); false with the reason in the banner when the
+  // text does not read. Generate > Intervene asks for the text.
+  bool intervene(int index, const QString& text);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -82,6 +95,7 @@ class MainWindow : public QMainWindow {
   void size_docks();  // the default dock sizes, as shares of the window's size
   void build_actions();
   void start_telemetry(const QString& kind);
+  void intervene_dialog();
   void wire_surprise();  // the Surprise dock's requests and answers
   void update_title();
   void update_actions();
@@ -100,6 +114,10 @@ class MainWindow : public QMainWindow {
   widgets::RoutingHeatmap* heatmap_;
   widgets::SurpriseView* surprise_;
   std::uint64_t surprise_request_ = 0;  // the scoring the Surprise dock waits for
+  widgets::LensView* lens_;
+  widgets::RouterView* router_;
+  widgets::AttentionMambaView* attention_mamba_;
+  InsideDriver* inside_ = nullptr;  // feeds the Lens, Router and Attention/Mamba docks
   widgets::BranchTree* branches_;
   SettingsPanel* settings_panel_;
   TelemetryPanel* telemetry_ = nullptr;

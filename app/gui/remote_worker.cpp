@@ -154,6 +154,11 @@ void RemoteWorker::generate(const GenerateRequest& request) {
     emit failed(request.id, tr("Not connected to a server: File > Connect to Server."));
     return;
   }
+  if (!request.interventions.empty()) {
+    emit failed(request.id, tr("A remote server cannot apply interventions (%1): load a model in the window to use them.")
+                                .arg(QString::fromStdString(describe(request.interventions))));
+    return;
+  }
   run_ = std::make_unique<Run>();
   run_->request = request;
   run_->clock.start();

@@ -26,6 +26,10 @@ class WorkerSignals : public QObject {
   void failed(quint64 request, const QString& message);
   void evaluated(const logitscope::gui::EvaluateResult& result);
   void evaluate_failed(quint64 request, const QString& message);
+  void lens_ready(const logitscope::gui::LensResult& result);
+  void inside_ready(const logitscope::gui::InsideResult& result);
+  // A lens or inside request the engine could not answer (no model, a backend that cannot capture).
+  void inspect_failed(quint64 request, const QString& message);
 };
 
 }  // namespace logitscope::gui

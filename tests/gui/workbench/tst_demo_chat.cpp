@@ -17,17 +17,21 @@
 #include <QTest>
 #include <QTextBrowser>
 
+#include "branch_tree.h"
 #include "chat_pane.h"
 #include "conversation_driver.h"
 #include "engine_controller.h"
 #include "event_store.h"
 #include "logitscope/evaluate.h"
+#include "logitscope/interventions.h"
+#include "logitscope/session.h"
 #include "logitscope/model.h"
 #include "logitscope/tokenizer.h"
 #include "main_window.h"
 #include "model_locator.h"
 #include "prompt_builder.h"
 #include "settings_panel.h"
+#include "shown_window.h"
 #include "surprise_view.h"
 
 using namespace logitscope;
@@ -49,13 +53,7 @@ class TestDemoChat : public QObject {
  private:
   std::unique_ptr<MainWindow> window_;
 
-  bool wait_idle(int timeout_ms = 120000) {
-    QElapsedTimer timer;
-    timer.start();
-    while (window_->engine()->busy() && timer.elapsed() < timeout_ms) QTest::qWait(10);
-    QTest::qWait(60);
-    return !window_->engine()->busy();
-  }
+  bool wait_idle() { return testing::wait_idle(window_.get()); }
 
   const workbench::Conversation& conversation() const { return window_->driver()->conversation(); }
 
@@ -68,27 +66,11 @@ class TestDemoChat : public QObject {
 
  private slots:
   void initTestCase() {
-    const QString demo = demo_model_dir();
-    if (demo.isEmpty() || !QFileInfo::exists(demo + QStringLiteral("/tokenizer.json"))) QSKIP("resources/demo-model is not there");
-    WindowOptions options;
-    options.telemetry = QStringLiteral("none");
-    window_ = std::make_unique<MainWindow>(options);
-    window_->resize(1400, 900);
-    window_->show();
-    QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
-    GenerationSettings settings;
-    settings.temperature = 0.0;
-    settings.max_new_tokens = 200;
-    settings.probe_top_k = 10;
-    window_->settings_panel()->set_values(settings);
+    if (!testing::demo_model_present()) QSKIP("resources/demo-model is not there");
+    window_ = testing::shown_window(testing::greedy(200));
+    QVERIFY(window_);
     window_->chat()->set_thinking_enabled(true);
-    QSignalSpy loaded(window_->engine(), &EngineController::loaded);
-    LoadRequest request;
-    request.model = demo;
-    request.backend = QStringLiteral("cpu");
-    request.threads = 2;
-    window_->load_model(request);
-    QTRY_VERIFY_WITH_TIMEOUT(loaded.count() == 1, 60000);
+    QVERIFY(testing::load_demo_model(window_.get()));
     QVERIFY(window_->model()->has_template);
   }
 
@@ -280,6 +262,78 @@ class TestDemoChat : public QObject {
     QCOMPARE(view->result().ids, prompt.ids);
     QCOMPARE(view->result().source, QStringLiteral("conversation"));
     QVERIFY(view->result().total_nll > 0.0);
+  }
+
+  // Generate > Intervene: a branch from reply token #2 on with an expert masked everywhere. The
+  // engine applies it (no later token routes to the expert; every token is the greedy choice of a
+  // session with the same intervention), the branch tree names it, it is saved and read back, and
+  // text that does not read is refused in the banner.
+  void intervening_branches_the_reply_under_the_intervention() {
+    window_->driver()->new_conversation();
+    send(QStringLiteral("What is the sea?"));
+    const int reply = int(conversation().messages.size()) - 1;
+    const auto original = conversation().current_events(reply);
+    QVERIFY(original.size() > 4);
+    const int fork = 2;
+    const int expert = original[fork + 1].routing.front().experts.front();  // one the plain model uses
+    window_->driver()->inspect(reply);
+    QVERIFY(window_->intervene(fork, QStringLiteral("mask *:%1").arg(expert)));
+    QVERIFY(wait_idle());
+    QVERIFY2(window_->banner_text().isEmpty(), qPrintable(window_->banner_text()));
+
+    const auto& message = conversation().messages[std::size_t(reply)];
+    QCOMPARE(int(message.branches.size()), 2);
+    QCOMPARE(message.current_branch, 1);
+    const Interventions& applied = message.branches[1].interventions;
+    QCOMPARE(applied.from_position, std::int64_t(fork));
+    QCOMPARE(applied.masked, (std::vector<ExpertMask>{{kEveryMoeLayer, expert}}));
+    const auto events = conversation().current_events(reply);
+    QVERIFY(int(events.size()) > fork + 1);
+    for (int i = 0; i < fork; ++i) QCOMPARE(events[std::size_t(i)].id, original[std::size_t(i)].id);
+    for (std::size_t i = fork + 1; i < events.size(); ++i)
+      for (const RoutingSlice& slice : events[i].routing)
+        QVERIFY2(std::find(slice.experts.begin(), slice.experts.end(), expert) == slice.experts.end(),
+                 qPrintable(QStringLiteral("token %1 routed to masked expert %2 in layer %3").arg(i).arg(expert).arg(slice.layer)));
+    QVERIFY2(window_->branches()->branch_label(1).contains(QStringLiteral("mask *:%1").arg(expert)),
+             qPrintable(window_->branches()->branch_label(1)));
+
+    // The engine's own greedy choices under the same intervention, token by token.
+    LoadOptions options;
+    options.snapshot.model = demo_model_dir().toStdString();
+    options.backend = BackendKind::Cpu;
+    options.threads = 1;
+    const auto model = Model::load(options);
+    const auto turns = window_->driver()->turns_before(reply);
+    const BuiltPrompt prompt = build_prompt(*model, turns, conversation().messages[std::size_t(reply - 1)].thinking);
+    Interventions absolute = applied;
+    absolute.from_position += std::int64_t(prompt.ids.size());
+    Session session(*model);
+    session.set_interventions(absolute);
+    session.prefill(prompt.ids);
+    for (int i = 0; i < fork; ++i) session.prefill(std::vector<TokenId>{events[std::size_t(i)].id});
+    const int checked = std::min<int>(int(events.size()), fork + 8);
+    for (int i = fork; i < checked; ++i) {
+      const std::vector<float> logits = session.last_logits();
+      const auto best = TokenId(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      QCOMPARE(events[std::size_t(i)].id, best);
+      session.prefill(std::vector<TokenId>{events[std::size_t(i)].id});
+    }
+
+    // Saved and reopened with the branch's intervention.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("intervened.json"));
+    QString error;
+    QVERIFY2(window_->driver()->save(path, &error), qPrintable(error));
+    WindowOptions reopened_options;
+    reopened_options.telemetry = QStringLiteral("none");
+    MainWindow reopened(reopened_options);
+    QVERIFY(reopened.open_conversation(path));
+    QVERIFY(reopened.driver()->conversation().messages[std::size_t(reply)].branches[1].interventions == applied);
+
+    // Text that does not read makes no branch and says why.
+    QVERIFY(!window_->intervene(fork, QStringLiteral("mask 1:")));
+    QVERIFY2(window_->banner_text().contains(QStringLiteral("--mask-expert '1:'")), qPrintable(window_->banner_text()));
+    QCOMPARE(int(conversation().messages[std::size_t(reply)].branches.size()), 2);
   }
 
   void cleanupTestCase() { window_.reset(); }

@@ -23,6 +23,7 @@
 #include "main_window.h"
 #include "message_view.h"
 #include "settings_panel.h"
+#include "shown_window.h"
 #include "event_loop_heartbeat.h"
 #include "test_support.h"
 
@@ -119,17 +120,12 @@ class TestEngineWindow : public QObject {
     golden_ = QJsonDocument::fromJson(golden.readAll()).object();
     prompt_ = json_ints(golden_["prompt_ids"].toArray());
 
-    WindowOptions options;
-    options.telemetry = QStringLiteral("none");
-    window_ = std::make_unique<MainWindow>(options);
-    window_->resize(1400, 900);
-    window_->show();
-    QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
     GenerationSettings settings;
     settings.temperature = 0.0;  // greedy: comparable with the reference continuation
     settings.max_new_tokens = 8;
     settings.probe_top_k = 10;
-    window_->settings_panel()->set_values(settings);
+    window_ = testing::shown_window(settings);
+    QVERIFY(window_);
 
     QString error;
     QVERIFY2(load_fixture(&error), qPrintable(error));

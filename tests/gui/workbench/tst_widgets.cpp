@@ -430,6 +430,11 @@ class TestWidgets : public QObject {
     fork.fork_at = 5;
     fork.events = std::vector<TokenEvent>(stream_.begin() + 12, stream_.begin() + 18);
     fork.events[0].forced = true;
+    fork.interventions.from_position = 5;
+    fork.interventions.masked = {{4, 17}, {kEveryMoeLayer, 3}};
+    fork.interventions.forced = {{6, {1, 2}}};
+    fork.interventions.scaled = {{9, MoePart::Shared, 0.1}};
+    fork.interventions.skipped = {3};
     reply.branches = {root, fork};
     reply.current_branch = 1;
     conversation.messages.push_back(reply);
@@ -461,6 +466,7 @@ class TestWidgets : public QObject {
         QCOMPARE(b.branches[k].parent, a.branches[k].parent);
         QCOMPARE(b.branches[k].fork_at, a.branches[k].fork_at);
         QCOMPARE(b.branches[k].stop_reason, a.branches[k].stop_reason);
+        QVERIFY2(b.branches[k].interventions == a.branches[k].interventions, describe(b.branches[k].interventions).c_str());
         QCOMPARE(b.branches[k].events.size(), a.branches[k].events.size());
         for (std::size_t e = 0; e < a.branches[k].events.size(); ++e) {
           QString why;
@@ -484,6 +490,23 @@ class TestWidgets : public QObject {
     newer["version"] = kConversationFormatVersion + 1;
     QVERIFY(!conversation_from_json(newer, &loaded, &error));
     QVERIFY(error.contains(QLatin1String("version")));
+    // A malformed intervention is refused naming the branch and the entry.
+    QJsonObject bad = conversation_to_json(conversation);
+    QJsonArray messages = bad["messages"].toArray();
+    QJsonObject reply_json = messages[2].toObject();
+    QJsonArray branches = reply_json["branches"].toArray();
+    QJsonObject fork_json = branches[1].toObject();
+    fork_json["interventions"] = QJsonObject{{"from", 5}, {"mask", QJsonArray{QStringLiteral("4:x")}}};
+    branches[1] = fork_json;
+    reply_json["branches"] = branches;
+    messages[2] = reply_json;
+    bad["messages"] = messages;
+    QVERIFY(!conversation_from_json(bad, &loaded, &error));
+    QVERIFY2(error.contains(QLatin1String("message 2, branch 1: interventions: --mask-expert '4:x'")), qPrintable(error));
+    // A branch made from the fork inherits its interventions.
+    Conversation copy = conversation;
+    const int child = copy.add_branch(2, 1, 7);
+    QVERIFY(copy.messages[2].branches[std::size_t(child)].interventions == fork.interventions);
 
     // The chat pane shows it: reasoning apart from the answer, collapsed until opened.
     ChatPane pane;

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Feeds the "see inside" docks (Lens, Router, Attention/Mamba) from the engine: when the conversation or its selected
+// token changes, asks the engine worker for what a visible dock draws (never for a hidden one), after
+// a short coalescing delay and only when the question changed; the controller lets a newer request
+// supersede a queued one. Answers and errors (a backend that cannot capture, a remote server) go to
+// the views. Lives on the GUI thread; the computation runs on the engine thread.
+#pragma once
+
+#include <QByteArray>
+#include <QObject>
+#include <QTimer>
+
+#include <cstdint>
+
+#include "engine_types.h"
+
+class QDockWidget;
+
+namespace logitscope::widgets {
+class AttentionMambaView;
+class LensView;
+class RouterView;
+}  // namespace logitscope::widgets
+
+namespace logitscope::workbench {
+class EventStore;
+}  // namespace logitscope::workbench
+
+namespace logitscope::gui {
+
+class ConversationDriver;
+class EngineController;
+
+class InsideDriver : public QObject {
+  Q_OBJECT
+ public:
+  InsideDriver(EngineController* engine, ConversationDriver* conversation, workbench::EventStore* store,
+               widgets::LensView* lens, QDockWidget* lens_dock, widgets::RouterView* router, QDockWidget* router_dock,
+               widgets::AttentionMambaView* inside, QDockWidget* inside_dock, QObject* parent = nullptr);
+
+  // A local model is loaded (true), or there is none / a remote server (false, with the reason).
+  void set_available(bool available, const QString& why = {});
+  // Asks now for what the visible docks need (tests; normally after the coalescing delay).
+  void refresh();
+  // The newest request of each kind (0: none yet), for tests that wait for its answer.
+  std::uint64_t lens_request() const { return lens_request_; }
+  std::uint64_t inside_request() const { return inside_request_; }
+
+ private:
+  void schedule();
+  ConversationIds current_conversation() const;
+  int reply_index() const;  // the selected reply token, -1: none (the last position)
+
+  EngineController* engine_;
+  ConversationDriver* conversation_;
+  workbench::EventStore* store_;
+  widgets::LensView* lens_;
+  QDockWidget* lens_dock_;
+  widgets::RouterView* router_;
+  QDockWidget* router_dock_;
+  widgets::AttentionMambaView* inside_;
+  QDockWidget* inside_dock_;
+  QTimer timer_;
+  bool available_ = false;
+  std::uint64_t lens_request_ = 0;
+  std::uint64_t inside_request_ = 0;
+  QByteArray lens_asked_;    // the question behind the newest lens request (conversation and index)
+  QByteArray inside_asked_;  // the conversation behind the newest inside request (and whether with attention)
+};
+
+}  // namespace logitscope::gui

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "prompt_inside.h"
+
+#include <algorithm>
+
+namespace logitscope::workbench {
+
+int PromptInside::moe_index(int layer) const {
+  for (int m = 0; m < moe_layers(); ++m)
+    if (layer_of(m) == layer) return m;
+  return -1;
+}
+
+const float* PromptInside::scores(std::int64_t pos, int moe) const {
+  return internals.routers[std::size_t(moe)].scores.data() + std::size_t(pos) * std::size_t(experts());
+}
+
+const float* PromptInside::selection(std::int64_t pos, int moe) const {
+  return internals.routers[std::size_t(moe)].selection.data() + std::size_t(pos) * std::size_t(experts());
+}
+
+std::vector<int> PromptInside::expert_load(int moe) const {
+  std::vector<int> load(std::size_t(std::max(experts(), 0)), 0);  // [experts]
+  for (std::int64_t pos = 0; pos < positions(); ++pos)
+    for (int expert : choice(pos, moe).experts)
+      if (expert >= 0 && expert < experts()) ++load[std::size_t(expert)];
+  return load;
+}
+
+std::vector<int> PromptInside::never_chosen(int moe) const {
+  const std::vector<int> load = expert_load(moe);
+  std::vector<int> out;
+  for (int e = 0; e < int(load.size()); ++e)
+    if (load[std::size_t(e)] == 0) out.push_back(e);
+  return out;
+}
+
+std::int64_t PromptInside::position_for_reply_index(int index) const {
+  const std::int64_t last = positions() - 1;
+  if (index < 0) return last;
+  const std::int64_t pos = prompt_length + index - 1;
+  return pos >= 0 && pos <= last ? pos : last;
+}
+
+std::string PromptInside::bytes_at(std::int64_t pos) const {
+  return pos >= 0 && pos < std::int64_t(bytes.size()) ? bytes[std::size_t(pos)] : std::string();
+}
+
+std::vector<double> PromptInside::attention_row(int attention, int head, std::int64_t pos) const {
+  const std::vector<float>& weights = internals.attentions[std::size_t(attention)].weights;  // [heads, positions, positions]
+  const std::size_t n = std::size_t(positions());
+  const int heads = internals.attention_heads;
+  std::vector<double> row(std::size_t(pos + 1), 0.0);  // [pos + 1]
+  const int first = head < 0 ? 0 : head, last = head < 0 ? heads - 1 : head;
+  for (int h = first; h <= last; ++h)
+    for (std::int64_t k = 0; k <= pos; ++k) row[std::size_t(k)] += double(weights[(std::size_t(h) * n + std::size_t(pos)) * n + std::size_t(k)]);
+  if (head < 0 && heads > 0)
+    for (double& w : row) w /= double(heads);
+  return row;
+}
+
+double PromptInside::mamba_dt(int mamba, int head, std::int64_t pos) const {
+  const std::vector<float>& dt = internals.mambas[std::size_t(mamba)].dt;  // [positions, heads]
+  const int heads = internals.mamba_heads;
+  const float* at = dt.data() + std::size_t(pos) * std::size_t(heads);
+  if (head >= 0) return double(at[head]);
+  double sum = 0.0;
+  for (int h = 0; h < heads; ++h) sum += double(at[h]);
+  return heads > 0 ? sum / double(heads) : 0.0;
+}
+
+}  // namespace logitscope::workbench
