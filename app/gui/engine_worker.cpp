@@ -40,11 +40,11 @@ QString stop_reason_name(StopReason reason) {
   return QStringLiteral("unknown");
 }
 
+}  // namespace
+
 double ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
-
-}  // namespace
 
 EngineWorker::EngineWorker() = default;
 

@@ -7,6 +7,7 @@
 #include <QElapsedTimer>
 #include <QObject>
 
+#include <chrono>
 #include <memory>
 #include <unordered_set>
 
@@ -19,6 +20,9 @@ class Session;
 }  // namespace logitscope
 
 namespace logitscope::gui {
+
+// Milliseconds since `start`, for the worker's timings (engine_worker.cpp, engine_worker_inside.cpp).
+double ms_since(std::chrono::steady_clock::time_point start);
 
 class EngineWorker : public WorkerSignals {
   Q_OBJECT

@@ -19,10 +19,6 @@ bool superseded(std::uint64_t id, const std::shared_ptr<const std::atomic<std::u
   return newest && newest->load() != id;
 }
 
-double ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-}
-
 }  // namespace
 
 std::vector<TokenId> EngineWorker::conversation_ids(const ConversationIds& conversation, std::int64_t* prompt_length) const {

@@ -32,4 +32,18 @@ std::vector<TopKEntry> top_entries(const std::vector<double>& logp, const float*
   return out;
 }
 
+TokenScore score_token(const float* logits, std::int64_t vocab, std::int64_t pos, TokenId id, int k) {
+  const std::vector<double> logp = log_softmax(logits, vocab);
+  double entropy = 0.0;
+  for (double lp : logp) entropy -= std::exp(lp) * lp;
+  TokenScore s;
+  s.pos = pos;
+  s.id = id;
+  s.logprob = float(logp[std::size_t(id)]);
+  s.entropy = float(entropy);
+  for (std::int64_t v = 0; v < vocab; ++v) s.rank += logp[std::size_t(v)] > logp[std::size_t(id)];
+  s.top_k = top_entries(logp, logits, k);
+  return s;
+}
+
 }  // namespace logitscope

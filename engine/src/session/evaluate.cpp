@@ -36,17 +36,8 @@ TextScore evaluate_text(const Model& model, std::span<const TokenId> ids, int to
     backend.forward(*state, ids.subspan(start, n), options, stop);
     const std::vector<float> logits = backend.logits(*state);
     for (std::size_t r = 0; r < n; ++r) {
-      const float* row = logits.data() + r * std::size_t(V);
-      const std::vector<double> logp = log_softmax(row, V);
-      double entropy = 0.0;
-      for (double lp : logp) entropy -= std::exp(lp) * lp;
-      TokenScore s;
-      s.pos = std::int64_t(start + r + 1);
-      s.id = ids[start + r + 1];
-      s.logprob = float(logp[std::size_t(s.id)]);
-      s.entropy = float(entropy);
-      for (std::int64_t v = 0; v < V; ++v) s.rank += logp[std::size_t(v)] > logp[std::size_t(s.id)];
-      s.top_k = top_entries(logp, row, top_k);
+      const TokenScore s =
+          score_token(logits.data() + r * std::size_t(V), V, std::int64_t(start + r + 1), ids[start + r + 1], top_k);
       total.total_nll -= double(s.logprob);
       ++total.tokens;
       if (on_token) on_token(s);

@@ -24,16 +24,11 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 // The predicted view of token `id` from one row of logits [vocab].
 void predict(Trace& tr, std::size_t t, const float* row, std::int64_t V) {
-  const std::vector<double> logp = log_softmax(row, V);
-  double entropy = 0.0;
-  for (double lp : logp) entropy -= std::exp(lp) * lp;
-  const TokenId id = tr.ids[t];
-  std::int64_t rank = 0;
-  for (std::int64_t v = 0; v < V; ++v) rank += logp[std::size_t(v)] > logp[std::size_t(id)];
-  tr.logprob[t] = float(logp[std::size_t(id)]);
-  tr.entropy[t] = float(entropy);
-  tr.rank[t] = rank;
-  tr.top[t] = top_entries(logp, row, tr.top_k);
+  TokenScore s = score_token(row, V, std::int64_t(t), tr.ids[t], tr.top_k);
+  tr.logprob[t] = s.logprob;
+  tr.entropy[t] = s.entropy;
+  tr.rank[t] = s.rank;
+  tr.top[t] = std::move(s.top_k);
 }
 
 nlohmann::json finite_or_null(float x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }

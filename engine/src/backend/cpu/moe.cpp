@@ -168,7 +168,7 @@ void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, co
     std::vector<float> shared(static_cast<std::size_t>(T * H));
     feed_forward(pool, w.shared, H, u, T, shared.data());
     if (shared_scale != 1.0)
-      for (std::int64_t i = std::max<std::int64_t>(first_intervened, 0) * H; i < T * H; ++i)
+      for (std::int64_t i = first_intervened * H; i < T * H; ++i)
         shared[std::size_t(i)] *= static_cast<float>(shared_scale);
     for (std::int64_t i = 0; i < T * H; ++i) out[i] += shared[i];
   }
