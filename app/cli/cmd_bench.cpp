@@ -4,9 +4,11 @@
 // (the real 30B-A3B config too) with random weights generated on the GPU, without a download.
 #include <cstdio>
 #include <iostream>
+#include <set>
 
 #include "args.h"
 #include "command.h"
+#include "intervention_options.h"
 #include "logitscope/errors.h"
 #ifdef LOGITSCOPE_HAVE_CUDA
 #include "logitscope/cuda_tools.h"
@@ -16,9 +18,10 @@ namespace logitscope::cli {
 namespace {
 
 int run_bench(const std::vector<std::string>& words) {
-  const Args args(words, {"synthetic", "model", "format", "quantize", "context", "decode-tokens", "prefill", "seed", "profile",
-                                "timeline"},
-                  {"inspect", "no-graphs"});
+  std::set<std::string> valued{"synthetic", "model", "format", "quantize", "context", "decode-tokens", "prefill",
+                               "seed", "profile", "timeline"};
+  valued.insert(kInterventionOptions.begin(), kInterventionOptions.end());
+  const Args args(words, valued, {"inspect", "no-graphs"});
 #ifndef LOGITSCOPE_HAVE_CUDA
   (void)args;
   std::cerr << "logitscope-cli bench: this build has no CUDA backend (configure with -DLOGITSCOPE_CUDA=ON)\n";
@@ -43,6 +46,7 @@ int run_bench(const std::vector<std::string>& words) {
   o.graphs = !args.has("no-graphs");
   o.profile_tokens = int(args.get_int("profile", 0));
   o.timeline_tokens = int(args.get_int("timeline", 0));
+  o.interventions = interventions_from(args);
   if (o.timeline_tokens > 0 && !cuda_tools::timeline_available())
     throw Error("--timeline needs a build configured with -DLOGITSCOPE_CUDA_TIMELINE=ON (kernels that stamp the clock)");
   if (auto p = args.get("prefill")) {
@@ -55,6 +59,7 @@ int run_bench(const std::vector<std::string>& words) {
   std::printf("model                  %s%s\n", o.synthetic_config.empty() ? o.model.c_str() : o.synthetic_config.c_str(),
               o.synthetic_config.empty() ? "" : " (synthetic weights)");
   std::printf("weights                %s\n", r.weight_format.c_str());
+  if (!o.interventions.empty()) std::printf("interventions          %s\n", describe(o.interventions).c_str());
   std::printf("load                   %.1f s\n", r.load_s);
   std::printf("weights on device      %.2f GiB (+ workspace %.2f GiB)\n", r.weight_bytes / gib, r.workspace_bytes / gib);
   std::printf("copy bandwidth         %.0f GB/s (device-to-device, read + write)\n", r.copy_gbps);
@@ -117,7 +122,7 @@ const CommandRegistration registration{{
     "decode / prefill speed of the CUDA backend against the memory-bandwidth floor",
     "usage: logitscope-cli bench (--synthetic CONFIG.json [--format bf16|fp8|nvfp4] | --model M [--quantize fp8|nvfp4])\n"
     "                            [--context 1024] [--decode-tokens 64] [--prefill 128,2048] [--inspect] [--seed 1]\n"
-    "                            [--no-graphs] [--profile N] [--timeline N]\n\n"
+    "                            [--no-graphs] [--profile N] [--timeline N] [intervention options]\n\n"
     "Measures the device's copy bandwidth, then decode tokens/s at --context tokens of history (median\n"
     "of --decode-tokens steps of forward + greedy choose), prefill tokens/s per prompt length, time to\n"
     "first token (28-token prompt), bytes read per token, achieved GB/s, the fraction of the bandwidth\n"
@@ -131,7 +136,9 @@ const CommandRegistration registration{{
     "stage with events over N more tokens and prints a table (stage, calls, us, bytes, GB/s), and the same\n"
     "for one prompt of the longest --prefill length. --timeline N (a build configured with\n"
     "-DLOGITSCOPE_CUDA_TIMELINE=ON) times each decode stage inside the graph replay over N tokens, from\n"
-    "the kernels' own start stamps, beside the time its bytes take at the measured copy rate.\n",
+    "the kernels' own start stamps, beside the time its bytes take at the measured copy rate.\n"
+    "Intervention options apply to every forward: bench with and without them for their cost.\n" +
+        std::string(kInterventionOptionsUsage),
     run_bench,
 }};
 

@@ -3,10 +3,12 @@
 // per-position max |logit diff|, top-1, greedy and routing agreement; exits 1 past tolerance and 77
 // (CTest's "skipped") when this build has no CUDA or the machine no GPU.
 #include <cstdio>
+#include <set>
 #include <iostream>
 
 #include "args.h"
 #include "command.h"
+#include "intervention_options.h"
 #include "logitscope/errors.h"
 #ifdef LOGITSCOPE_HAVE_CUDA
 #include "logitscope/cuda_tools.h"
@@ -18,8 +20,10 @@ namespace {
 constexpr int kSkipped = 77;
 
 int run_check(const std::vector<std::string>& words) {
-  const Args args(words, {"model", "quantize", "prompt-ids", "tolerance", "min-routing", "tie-margin", "greedy", "context", "cpu-threads"},
-                  {});
+  std::set<std::string> valued{"model", "quantize", "prompt-ids", "tolerance", "min-routing", "tie-margin", "greedy",
+                               "context", "cpu-threads"};
+  valued.insert(kInterventionOptions.begin(), kInterventionOptions.end());
+  const Args args(words, valued, {});
 #ifndef LOGITSCOPE_HAVE_CUDA
   (void)args;
   std::cerr << "logitscope-cli check: this build has no CUDA backend (configure with -DLOGITSCOPE_CUDA=ON); skipped\n";
@@ -39,8 +43,10 @@ int run_check(const std::vector<std::string>& words) {
   o.greedy_tokens = int(args.get_int("greedy", o.greedy_tokens));
   o.max_context = args.get_int("context", o.max_context);
   o.cpu_threads = int(args.get_int("cpu-threads", o.cpu_threads));
+  o.interventions = interventions_from(args);
   const auto r = cuda_tools::run_check(o);
   std::printf("check %s on %s\n", o.model.c_str(), r.device.c_str());
+  if (!o.interventions.empty()) std::printf("interventions: %s\n", describe(o.interventions).c_str());
   std::printf("%-8s %5s %12s %10s %5s %10s %s\n", "path", "pos", "max|diff|", "rel", "top1", "cpu-margin", "routing");
   auto rows = [](const char* name, const std::vector<cuda_tools::CheckRow>& v) {
     double worst = 0, worst_rel = 0;
@@ -58,6 +64,7 @@ int run_check(const std::vector<std::string>& words) {
   };
   rows("prefill", r.prefill);
   rows("decode", r.decode);
+  rows("lens", r.lens);
   std::printf("greedy agreement %d/%zu (cpu:", r.greedy_agree, r.greedy_cpu.size());
   for (auto id : r.greedy_cpu) std::printf(" %d", id);
   std::printf("; cuda:");
@@ -87,9 +94,11 @@ const CommandRegistration registration{{
     "check",
     "compare the CUDA backend with the CPU reference on the same tokens",
     "usage: logitscope-cli check --model M [--prompt-ids 5,17,42] [--tolerance 0.03] [--min-routing 0.95]\n"
-    "                            [--tie-margin 0.02] [--greedy 8] [--context 512] [--cpu-threads 1]\n\n"
+    "                            [--tie-margin 0.02] [--greedy 8] [--context 512] [--cpu-threads 1]\n"
+    "                            [intervention options]\n\n"
     "Runs the prompt (default: the snapshot's golden.json prompt_ids, else a fixed pseudo-random one)\n"
-    "through both backends as one prompt forward (every position's logits) and token by token (logits\n"
+    "through both backends as one prompt forward (every position's logits; then the logit lens at the\n"
+    "last position, one row per layer) and token by token (logits\n"
     "and routing at every position), then greedy tokens. Prints per-position max |logit diff|, relative\n"
     "error, top-1, greedy and routing agreement, and every MoE layer whose expert set differs with the\n"
     "reference's margin there (selection score of the last chosen minus the best left out): below\n"
@@ -98,7 +107,10 @@ const CommandRegistration registration{{
     "a logit row above --tolerance, a top-1/greedy flip where the reference margin exceeds twice the\n"
     "row's error, or routing agreement below --min-routing, or either backend not repeatable bit for bit\n"
     "over three more token-by-token runs), 77 = no CUDA build or no GPU (skipped). The CPU reference\n"
-    "runs on --cpu-threads threads (default 1, which is deterministic).\n",
+    "runs on --cpu-threads threads (default 1, which is deterministic).\n\n"
+    "With intervention options both backends apply them in every pass (the CUDA backend forces at most\n"
+    "num_experts_per_tok experts in a layer). The CUDA interventions and logit lens are a preview until\n"
+    "checked on a GPU: LOGITSCOPE_CUDA_PREVIEW=1 turns them on (and the lens pass of this check).\n" + std::string(kInterventionOptionsUsage),
     run_check,
 }};
 

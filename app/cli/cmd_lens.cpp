@@ -45,7 +45,8 @@ const CommandRegistration registration{{
                 "residual stream after every layer. Prints {\"pos\": P, \"layers\": [{\"layer\": i, \"kind\":\n"
                 "\"M|E|*|-\", \"top_k\": [{id, prob, logprob}], \"kl_to_final\": KL(P_final || P_layer),\n"
                 "\"final_top1_rank\": r, \"final_top1_prob\": p}, ...]} in stack order; the last entry is the\n"
-                "model's own output distribution (the CPU backend; CUDA to come).\n\n") +
+                "model's own output distribution (the CPU backend; on CUDA a preview until checked on a GPU:\n"
+                "LOGITSCOPE_CUDA_PREVIEW=1).\n\n") +
         kModelOptionsUsage + "\n" + kInterventionOptionsUsage,
     run_lens,
 }};

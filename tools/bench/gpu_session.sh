@@ -4,9 +4,10 @@
 # repeatability pass), optionally under compute-sanitizer, then benchmarks the real
 # Nemotron-3-Nano-30B-A3B shape with synthetic weights: inspect off with the per-stage profile,
 # inspect on, graphs off, and an optional baseline binary in the same run. Logs go to $OUT (or ./out).
-#   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,bench,formats,timeline,prefill,sanitize,hf] [BASELINE_CLI]
+#   tools/bench/gpu_session.sh [CLI] [what: all or a comma list of check,interventions,intervention-bench,bench,formats,timeline,prefill,sanitize,hf] [BASELINE_CLI]
 # check: every fixture (the quantized ones too) with its golden prompt and with a 100-token prompt,
-# and BF16 fixtures quantized on load; formats: the real shape with synthetic BF16, FP8 and NVFP4
+# and BF16 fixtures quantized on load; interventions: check under every kind of intervention (and
+# compute-sanitizer over one); intervention-bench: decode with and without them; formats: the real shape with synthetic BF16, FP8 and NVFP4
 # weights (decode, prefill, per-stage profile; the baseline's BF16 beside them); sanitize: compute-sanitizer
 # memcheck, racecheck, initcheck and synccheck over prompt forwards and whole checks; prefill: prompt speeds per
 # prompt-experts mode (LOGITSCOPE_PROMPT_EXPERTS: auto, cublas, cublas_grouped) and the per-stage
@@ -16,6 +17,8 @@
 # CLI defaults to .deps/bin/logitscope-cli (a binary built on the dev machine and carried along).
 # OOM_TEST=path/to/test_gpu_out_of_memory adds the GPU out-of-memory test to `check`.
 set -uo pipefail
+# The CUDA interventions and logit lens are refused unless this is set (cuda_tools.h): checked here.
+export LOGITSCOPE_CUDA_PREVIEW=${LOGITSCOPE_CUDA_PREVIEW:-1}
 CLI=${1:-.deps/bin/logitscope-cli}
 WHAT=${2:-all}
 BASE=${3:-}
@@ -32,7 +35,7 @@ if [[ $WHAT == all || ,$WHAT, == *,check,* ]]; then
     echo "=== check $name"
     "$CLI" check --model "$dir" > "$OUT/check-$name.log" 2>&1
     rc=$?
-    grep -E "^(prefill|decode):|greedy|routing agreement|repeatab|FAIL|PASS|error" "$OUT/check-$name.log" | head -12
+    grep -E "^(prefill|decode|lens):|greedy|routing agreement|repeatab|FAIL|PASS|error" "$OUT/check-$name.log" | head -12
     echo "exit $rc"
     [[ $rc -ne 0 ]] && status=1
   done
@@ -47,7 +50,7 @@ if [[ $WHAT == all || ,$WHAT, == *,check,* ]]; then
       LOGITSCOPE_PROMPT_EXPERTS=$mode "$CLI" check --model "$dir" --prompt-ids "$ids" --greedy 4 \
         > "$OUT/check-long-$mode-$name.log" 2>&1
       rc=$?
-      grep -E "^(prefill|decode):|routing agreement|FAIL|PASS|error" "$OUT/check-long-$mode-$name.log" | head -8
+      grep -E "^(prefill|decode|lens):|routing agreement|FAIL|PASS|error" "$OUT/check-long-$mode-$name.log" | head -8
       echo "exit $rc"
       [[ $rc -ne 0 ]] && status=1
     done
@@ -58,7 +61,7 @@ if [[ $WHAT == all || ,$WHAT, == *,check,* ]]; then
       echo "=== check $name --quantize $format"
       "$CLI" check --model tests/fixtures/models/$name --quantize $format > "$OUT/check-$format-$name.log" 2>&1
       rc=$?
-      grep -E "^(prefill|decode):|greedy|routing agreement|FAIL|PASS|error" "$OUT/check-$format-$name.log" | head -8
+      grep -E "^(prefill|decode|lens):|greedy|routing agreement|FAIL|PASS|error" "$OUT/check-$format-$name.log" | head -8
       echo "exit $rc"
       [[ $rc -ne 0 ]] && status=1
     done
@@ -68,9 +71,80 @@ if [[ $WHAT == all || ,$WHAT, == *,check,* ]]; then
       name=$(basename "$dir")
       echo "=== baseline check $name"
       "$BASE" check --model "$dir" > "$OUT/base-check-$name.log" 2>&1
-      grep -E "^(prefill|decode):|routing agreement|PASS|FAIL" "$OUT/base-check-$name.log" | head -6
+      grep -E "^(prefill|decode|lens):|routing agreement|PASS|FAIL" "$OUT/base-check-$name.log" | head -6
     done
   fi
+fi
+if [[ $WHAT == all || ,$WHAT, == *,interventions,* ]]; then
+  # Interventions on both backends (tools/bench/intervention_cases.py picks them from each model's
+  # layers): masks, forced sets (k and fewer), routed / shared scales, skipped layers of every kind,
+  # all of them from position 5; the golden prompt and a 40-token one (prompt chunks split at P).
+  # One fixture per background job (the CPU reference is single-threaded), summaries in order.
+  check_interventions() {
+    local dir=$1 name V ids case options prompt rc log
+    name=$(basename "$dir")
+    V=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['vocab_size'])" "$dir/config.json")
+    ids=$(python3 -c "import sys; V=int(sys.argv[1]); print(','.join(str(3 + (i * 7919 + 13) % (V - 3)) for i in range(40)))" "$V")
+    while read -r case options; do
+      for prompt in golden long; do
+        log=$OUT/check-iv-$name-$case-$prompt.log
+        extra=()
+        [[ $prompt == long ]] && extra=(--prompt-ids "$ids" --greedy 4)
+        # shellcheck disable=SC2086  # the options are words
+        timeout 300 "$CLI" check --model "$dir" $options "${extra[@]}" > "$log" 2>&1
+        rc=$?
+        { echo "=== check $name, interventions $case ($prompt prompt): $options"
+          grep -E "^(prefill|decode|lens):|greedy|routing agreement|FAIL|PASS|error" "$log" | head -8
+          echo "exit $rc"; } >> "$OUT/iv-summary-$name.txt"
+        [[ $rc -ne 0 ]] && echo "$name $case $prompt" >> "$OUT/iv-failed.txt"
+      done
+    done < <(python3 tools/bench/intervention_cases.py "$dir")
+  }
+  for dir in $FIXTURES; do check_interventions "$dir" & done
+  wait
+  for dir in $FIXTURES; do cat "$OUT/iv-summary-$(basename "$dir").txt"; done
+  if [[ -s $OUT/iv-failed.txt ]]; then
+    echo "=== intervention checks that failed:"; cat "$OUT/iv-failed.txt"; status=1
+  fi
+  CS=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
+  if [[ -n $CS ]]; then
+    dir=tests/fixtures/models/tiny-every-kind
+    options=$(python3 tools/bench/intervention_cases.py "$dir" --from 3 | sed -n 's/^all-from //p')
+    short=$(python3 -c "print(','.join(str(3 + (i * 7919 + 13) % 150) for i in range(12)))")
+    for tool in memcheck initcheck synccheck racecheck; do
+      # racecheck of a whole check is too slow: one prompt forward (split at position 3) instead.
+      what=(check --model "$dir" --prompt-ids "$short" --greedy 2)
+      [[ $tool == racecheck ]] && what=(logits --model "$dir" --backend cuda --routing --ids "$short")
+      echo "=== compute-sanitizer --tool $tool (${what[0]} with interventions, tiny-every-kind, 12-token prompt)"
+      # shellcheck disable=SC2086
+      timeout 240 "$CS" --tool $tool --print-limit 20 "$CLI" "${what[@]}" $options \
+        > "$OUT/sanitize-$tool-interventions.log" 2>&1 &
+    done
+    wait
+    for tool in memcheck initcheck synccheck racecheck; do
+      echo "=== compute-sanitizer --tool $tool with interventions"
+      grep -E "ERROR SUMMARY|RACECHECK SUMMARY|hazard|Invalid|Uninitialized|Barrier|^PASS|^FAIL|error" \
+        "$OUT/sanitize-$tool-interventions.log" | sort | uniq -c | head -8
+    done
+  fi
+fi
+if [[ $WHAT == all || ,$WHAT, == *,intervention-bench,* ]]; then
+  # What interventions cost decode at the real shape: the same binary without and with them, in
+  # turn, twice (so drift on the card shows). Skipping layers does less work, so it is left out.
+  CONFIG=tools/bench/configs/nemotron-3-nano-30b-a3b.json
+  for round in 1 2; do
+    for case in none masks forced shared; do
+      case $case in
+        none) options=() ;;
+        masks) options=(--mask-expert '*:0' --mask-expert '*:1' --mask-expert 1:2) ;;
+        forced) options=(--force-experts 1:0,1,2,3,4,5 --scale 3:routed:0.5 --mask-expert '*:7') ;;
+        shared) options=(--scale 1:shared:0.5 --mask-expert '*:0') ;;
+      esac
+      echo "=== intervention bench round $round: $case ${options[*]}"
+      "$CLI" bench --synthetic "$CONFIG" --context 1024 --decode-tokens 64 --prefill 128 "${options[@]}" 2>&1 \
+        | tee "$OUT/iv-bench-$case-$round.log" | grep -E "device|interventions|decode |floor|prefill|first"
+    done
+  done
 fi
 if [[ -n ${OOM_TEST:-} && ( $WHAT == all || ,$WHAT, == *,check,* ) ]]; then
   echo "=== GPU out of memory ($OOM_TEST)"

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "logitscope/interventions.h"
 #include "logitscope/quantization.h"
 
 namespace logitscope::cuda_tools {
@@ -15,6 +16,10 @@ namespace logitscope::cuda_tools {
 int device_count();
 // Whether this build's kernels stamp their start for bench --timeline (LOGITSCOPE_CUDA_TIMELINE=ON).
 bool timeline_available();
+// Whether LOGITSCOPE_CUDA_PREVIEW=1 turns on the CUDA paths written but not yet checked on a GPU
+// (interventions, the logit lens): until `check` passes them on every fixture (tests/gpu,
+// tools/bench/gpu_session.sh interventions, which set it), the CUDA backend refuses them.
+bool preview_enabled();
 
 struct CheckOptions {
   std::string model;                 // snapshot folder or hub id
@@ -28,6 +33,7 @@ struct CheckOptions {
   int greedy_tokens = 8;
   std::int64_t max_context = 512;
   int cpu_threads = 1;               // CPU reference threads (1: deterministic; 0 = all cores)
+  Interventions interventions;       // applied on both backends from their position on (none: empty)
 };
 
 struct CheckRow {
@@ -54,6 +60,7 @@ struct CheckReport {
   std::string device;
   std::vector<CheckRow> prefill;     // one forward over the prompt, all logits
   std::vector<CheckRow> decode;      // the prompt fed token by token
+  std::vector<CheckRow> lens;        // logit lens at the last prompt position, one row per layer (pos = layer)
   std::vector<std::int32_t> greedy_cpu, greedy_cuda;
   int greedy_agree = 0;
   int routing_total = 0, routing_agree = 0;  // expert sets per (position, MoE layer), both paths
@@ -86,6 +93,7 @@ struct BenchOptions {
                                      // each stage of one prompt of the longest prefill length
   int timeline_tokens = 0;           // > 0: also time each decode stage inside the CUDA graph over
                                      // this many tokens (builds with LOGITSCOPE_CUDA_TIMELINE only)
+  Interventions interventions;       // applied to every forward (their cost: bench with and without)
 };
 
 // One decode stage in the per-kernel table (per token: time summed over its launches).

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // check: the CUDA backend against the fp32 CPU reference on the same tokens: one prompt forward
-// (every position's logits and routing), the prompt token by token (the decode path), greedy
+// (every position's logits and routing), the logit lens at the last position, the prompt token by token (the decode path), greedy
 // tokens, and bit-for-bit repeatability. Every routing difference is named with the reference's
-// margin there, so a near-tie flipped by bf16 rounding is told apart from a defect.
+// margin there, so a near-tie flipped by bf16 rounding is told apart from a defect. With
+// interventions both backends apply them in every pass (the CPU reference's own are checked against
+// edited checkpoints and Hugging Face in tests/unit/session/test_interventions.cpp).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -79,6 +81,14 @@ std::string experts_text(const std::vector<int>& experts) {
   return out + "}";
 }
 
+// Both report the same MoE layers in the same order (an intervention's skipped layer: neither).
+bool same_layers(const std::vector<RoutingSlice>& a, const std::vector<RoutingSlice>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].layer != b[i].layer) return false;
+  return true;
+}
+
 // Compares the expert sets of every MoE layer at one position and files the differences.
 void compare_routing(const char* path, std::int64_t pos, const std::vector<RoutingSlice>& cpu,
                      const std::vector<RoutingSlice>& gpu, double tie_margin, CheckReport& rep, CheckRow& row) {
@@ -125,6 +135,8 @@ CheckReport run_check(const CheckOptions& o) {
   rep.device = gpu.device_name();
   const auto prompt = o.prompt.empty() ? default_prompt(cpu_model->info().snapshot_dir.string(), V) : o.prompt;
   if (prompt.empty()) throw Error("check needs a non-empty prompt");
+  validate(o.interventions, cpu_model->config());
+  const Interventions* iv = o.interventions.empty() ? nullptr : &o.interventions;
 
   // 1. One forward over the whole prompt (the prompt path), every position's logits and routing.
   {
@@ -132,6 +144,7 @@ CheckReport run_check(const CheckOptions& o) {
     ForwardOptions fo;
     fo.all_logits = true;
     fo.capture_routing = true;
+    fo.interventions = iv;
     cpu.forward(*sc, prompt, fo);
     gpu.forward(*sg, prompt, fo);
     const auto lc = cpu.logits(*sc), lg = gpu.logits(*sg);
@@ -140,22 +153,46 @@ CheckReport run_check(const CheckOptions& o) {
     const auto rc = cpu.routing_all(*sc), rg = gpu.routing_all(*sg);
     if (rc.size() != rg.size())
       throw Error("prompt routing rows differ: cpu " + std::to_string(rc.size()) + ", cuda " + std::to_string(rg.size()));
+    for (std::size_t t = 0; t < rc.size(); ++t)
+      if (!same_layers(rc[t], rg[t]))
+        rep.failures.push_back("prefill position " + std::to_string(t) + ": the MoE layers reported differ (cpu " +
+                               std::to_string(rc[t].size()) + ", cuda " + std::to_string(rg[t].size()) + ")");
     for (std::size_t t = 0; t < prompt.size(); ++t) {
       rep.prefill.push_back(compare_row(std::int64_t(t), lc.data() + t * V, lg.data() + t * V, V));
       if (t < rc.size()) compare_routing("prefill", std::int64_t(t), rc[t], rg[t], o.tie_margin, rep, rep.prefill.back());
     }
   }
+  // 1b. The logit lens at the last prompt position: every layer's residual through the final norm
+  // and lm_head, on both backends (while it is a preview: with LOGITSCOPE_CUDA_PREVIEW=1).
+  if (cuda::cuda_preview_enabled()) {
+    auto sc = cpu.create_state(o.max_context), sg = gpu.create_state(o.max_context);
+    ForwardOptions fo;
+    fo.lens_last = true;
+    fo.interventions = iv;
+    cpu.forward(*sc, prompt, fo);
+    gpu.forward(*sg, prompt, fo);
+    const auto lc = cpu.lens_logits(*sc), lg = gpu.lens_logits(*sg);
+    if (lc.size() != lg.size() || lc.size() % std::size_t(V) != 0)
+      throw Error("logit lens sizes differ: cpu " + std::to_string(lc.size()) + ", cuda " + std::to_string(lg.size()));
+    for (std::size_t l = 0; l < lc.size() / std::size_t(V); ++l)
+      rep.lens.push_back(compare_row(std::int64_t(l), lc.data() + l * V, lg.data() + l * V, V));
+  }
   // 2. Token by token (the decode path), logits and routing at every position; 3. then greedy.
   {
     auto sc = cpu.create_state(o.max_context), sg = gpu.create_state(o.max_context);
     ForwardOptions fo;
+    fo.interventions = iv;
     auto step = [&](std::int32_t id, std::int64_t pos) {
       const std::int32_t one[1] = {id};
       cpu.forward(*sc, std::span<const std::int32_t>(one, 1), fo);
       gpu.forward(*sg, std::span<const std::int32_t>(one, 1), fo);
       const auto lc = cpu.logits(*sc), lg = gpu.logits(*sg);
       rep.decode.push_back(compare_row(pos, lc.data(), lg.data(), V));
-      compare_routing("decode", pos, cpu.routing(*sc), gpu.routing(*sg), o.tie_margin, rep, rep.decode.back());
+      const auto rc = cpu.routing(*sc), rg = gpu.routing(*sg);
+      if (!same_layers(rc, rg))
+        rep.failures.push_back("decode position " + std::to_string(pos) + ": the MoE layers reported differ (cpu " +
+                               std::to_string(rc.size()) + ", cuda " + std::to_string(rg.size()) + ")");
+      compare_routing("decode", pos, rc, rg, o.tie_margin, rep, rep.decode.back());
     };
     std::int64_t pos = 0;
     for (auto id : prompt) step(id, pos++);
@@ -185,6 +222,7 @@ CheckReport run_check(const CheckOptions& o) {
       Run r;
       auto s = be.create_state(o.max_context);
       ForwardOptions fo;
+      fo.interventions = iv;
       for (auto id : prompt) {
         const std::int32_t one[1] = {id};
         be.forward(*s, std::span<const std::int32_t>(one, 1), fo);
@@ -243,6 +281,11 @@ CheckReport run_check(const CheckOptions& o) {
   }
   for (auto* rows : {&rep.prefill, &rep.decode})
     for (auto& r : *rows) r.after_flip = first_flip >= 0 && r.pos >= first_flip;
+  // The lens reads the last prompt position: a near-tie flip anywhere in the prompt forward reaches it.
+  const bool prefill_flip = std::any_of(rep.flips.begin(), rep.flips.end(),
+                                        [](const RoutingFlip& f) { return f.near_tie && f.path == "prefill"; });
+  for (auto& r : rep.lens) r.after_flip = prefill_flip;
+  judge(rep.lens, "lens (layer as position)", o.tolerance, rep.failures);
   judge(rep.prefill, "prefill", o.tolerance, rep.failures);
   judge(rep.decode, "decode", o.tolerance, rep.failures);
   if (rep.routing_total > 0 && double(rep.routing_agree) < o.min_routing * rep.routing_total)

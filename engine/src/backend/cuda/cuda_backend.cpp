@@ -69,6 +69,7 @@ CudaBackend::CudaBackend(DeviceModel model, std::int64_t max_context)
   LS_CUDA(cudaEventRecord(step_copied_, stream_));
   if (const char* g = std::getenv("LOGITSCOPE_CUDA_GRAPHS"); g && std::string(g) == "0") use_graphs_ = false;
   if (const char* g = std::getenv("LOGITSCOPE_SHARED_STREAM"); g && std::string(g) == "0") shared_side_ = false;
+  preview_ = cuda_preview_enabled();
   const char* pe = std::getenv("LOGITSCOPE_PROMPT_EXPERTS");
   const std::string pe_mode = pe ? pe : "";
   if (pe_mode == "cublas_grouped") prompt_experts_ = PromptExperts::CublasGrouped;
@@ -83,6 +84,7 @@ CudaBackend::~CudaBackend() {
   if (timeline_) set_timeline_sink(nullptr, nullptr, 0);
   if (tl_stamps_) cudaFree(tl_stamps_);
   if (tl_count_) cudaFree(tl_count_);
+  if (lens_rows_) cudaFree(lens_rows_);
   if (side_stream_) cudaStreamSynchronize(side_stream_);
   if (ev_fork_) cudaEventDestroy(ev_fork_);
   if (ev_join_) cudaEventDestroy(ev_join_);
@@ -181,7 +183,7 @@ void CudaBackend::mamba(const DLayer& L, CudaState& st, int T) {
   }
   // As the CPU reference (and transformers 5.17): over a prompt dt is floored at time_step_min, a
   // cached single-token step only clamps to time_step_limit.
-  const bool single_step = st.fed > 0 && T == 1;
+  const bool single_step = single_step_;
   const double dt_floor = single_step ? c.time_step_limit_min : std::max(c.time_step_limit_min, c.time_step_min);
   ScanParams p{c.mamba_num_heads, c.mamba_head_dim, c.ssm_state_size, c.n_groups, d_inner,
                float(dt_floor), c.time_step_limit_max > 0 ? float(c.time_step_limit_max) : INFINITY};
@@ -245,17 +247,23 @@ void CudaBackend::run_chunk(CudaState& st, int T, bool capture_routing, const in
   mark("embed", std::uint64_t(hid) * 6);
   embed(model_.embeddings, ids_dev, T, hid, ws_.resid, stream_);
   for (const DLayer& L : model_.layers) {
-    mark("rmsnorm", std::uint64_t(hid) * 10);
-    rmsnorm(ws_.resid, L.norm, float(c.layer_norm_epsilon), T, hid, ws_.normed, stream_);
-    switch (L.kind) {
-      case LayerKind::Mamba: mamba(L, st, T); break;
-      case LayerKind::Attention: attention_layer(L, st, T, pos_dev); break;
-      case LayerKind::Moe: moe(L, st, T, capture_routing); break;
-      case LayerKind::Mlp:
-        mark("mlp", gemv_bytes(L.mlp.up, false) + gemv_bytes(L.mlp.down, true));
-        ffn(L.mlp, ws_.normed, T, ws_.resid);
-        break;
+    // A skipped layer (intervention): its mixer does not run, the residual passes through.
+    if (!active_iv_ || !active_iv_->skips(layer_index(L))) {
+      mark("rmsnorm", std::uint64_t(hid) * 10);
+      rmsnorm(ws_.resid, L.norm, float(c.layer_norm_epsilon), T, hid, ws_.normed, stream_);
+      switch (L.kind) {
+        case LayerKind::Mamba: mamba(L, st, T); break;
+        case LayerKind::Attention: attention_layer(L, st, T, pos_dev); break;
+        case LayerKind::Moe: moe(L, st, T, capture_routing); break;
+        case LayerKind::Mlp:
+          mark("mlp", gemv_bytes(L.mlp.up, false) + gemv_bytes(L.mlp.down, true));
+          ffn(L.mlp, ws_.normed, T, ws_.resid);
+          break;
+      }
     }
+    if (lens_active_)  // the last row after this layer (logit lens)
+      LS_CUDA(cudaMemcpyAsync(lens_rows_ + std::int64_t(layer_index(L)) * hid, ws_.resid + std::int64_t(T - 1) * hid,
+                              std::size_t(hid) * 4, cudaMemcpyDeviceToDevice, stream_));
   }
 }
 
@@ -309,6 +317,7 @@ void CudaBackend::capture_decode_graph(CudaState& st) {
   cudaGraphDestroy(g);
   LS_CUDA(e);
   graph_uid_ = st.uid;
+  graph_iv_ = active_iv_ ? *active_iv_ : Interventions{};
 }
 
 void CudaBackend::decode_step(CudaState& st, TokenId id) {
@@ -333,7 +342,9 @@ void CudaBackend::decode_step(CudaState& st, TokenId id) {
     // The graph bakes in the single-step dt clamp; the very first token of a sequence takes the
     // prompt path's dt floor instead (see mamba()), so it runs eagerly. Timeline mode replays its
     // own graph (kernels stamped, the shared expert on the main stream).
-    if (!graph_exec_ || graph_uid_ != st.uid || graph_is_timeline_ != timeline_) {
+    const Interventions none;
+    const Interventions& baked = active_iv_ ? *active_iv_ : none;
+    if (!graph_exec_ || graph_uid_ != st.uid || graph_is_timeline_ != timeline_ || graph_iv_ != baked) {
       capture_decode_graph(st);
       tl_warm_ = false;
     }
@@ -357,17 +368,38 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
     throw Error("context full: " + std::to_string(st.fed) + " + " + std::to_string(tokens.size()) +
                 " tokens exceed the state's " + std::to_string(st.max_context));
   check_token_ids(tokens, model_.cfg.vocab_size);
-  if (first_intervened_row(options.interventions, st.fed, std::int64_t(tokens.size())) < std::int64_t(tokens.size()))
+  // Rows [0, first_iv) run plain, rows [first_iv, n) under the interventions: as separate chunks.
+  const std::int64_t n_rows = std::int64_t(tokens.size());
+  const std::int64_t first_iv = first_intervened_row(options.interventions, st.fed, n_rows);
+  const Interventions* iv = first_iv < n_rows ? options.interventions : nullptr;
+  // Written, not yet checked on a GPU: refused unless LOGITSCOPE_CUDA_PREVIEW=1 (see cuda_tools.h).
+  if (iv && !preview_)
     throw Error("interventions (masked, forced or scaled experts, skipped layers) run on the CPU backend only in this "
                 "version; load the model with --backend cpu to apply them");
+  if (options.lens_last && !preview_)
+    throw Error("the logit lens is not available on the CUDA backend in this version; load the model with --backend cpu");
+  struct ForgetActive {  // these must not outlive this forward (exceptions too)
+    const Interventions*& target;
+    bool& lens;
+    ~ForgetActive() {
+      target = nullptr;
+      lens = false;
+    }
+  } forget_active{active_iv_, lens_active_};
+  st.applied = iv ? *iv : Interventions{};
+  single_step_ = n_rows == 1 && st.fed > 0;
   st.all_logits.clear();
   st.all_routing_ids.clear();
   st.all_routing_w.clear();
   st.has_routing = false;
+  st.lens.clear();
   cand_uid_ = 0;
-  if (tokens.size() == 1 && !options.all_logits) {
+  if (options.lens_last && !lens_rows_)
+    LS_CUDA(cudaMalloc(&lens_rows_, model_.layers.size() * std::size_t(model_.cfg.hidden_size) * 4));
+  if (tokens.size() == 1 && !options.all_logits && !options.lens_last) {
     // Decode: one token, routing into the state; a CUDA graph replay unless profiling or disabled.
     if (stop.stop_requested()) throw Cancelled("forward cancelled");
+    active_iv_ = iv;
     decode_step(st, tokens[0]);
     st.fed += 1;
     st.has_routing = options.capture_routing;
@@ -376,6 +408,7 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
   const int ne = model_.cfg.count(LayerKind::Moe), k = model_.cfg.num_experts_per_tok;
   const bool every_row_routing = options.all_logits && options.capture_routing && ne > 0;
   if (every_row_routing) {
+    st.all_routing_pos0 = st.fed;
     st.all_routing_ids.assign(tokens.size() * std::size_t(ne) * k, -1);
     st.all_routing_w.assign(tokens.size() * std::size_t(ne) * k, 0.0f);
   }
@@ -386,7 +419,10 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
   std::size_t done = 0;
   while (done < tokens.size()) {
     if (stop.stop_requested()) throw Cancelled("forward cancelled");
-    const int T = int(std::min<std::size_t>(ws_.rows, tokens.size() - done));
+    std::int64_t rows = std::min<std::int64_t>(ws_.rows, n_rows - std::int64_t(done));
+    if (std::int64_t(done) < first_iv) rows = std::min(rows, first_iv - std::int64_t(done));
+    const int T = int(rows);
+    active_iv_ = std::int64_t(done) >= first_iv ? iv : nullptr;
     // A one-token chunk takes the decode path's routing slot (moe() copies chunks of 2+ rows).
     all_routing_state_ = every_row_routing && T > 1 ? &st : nullptr;
     all_routing_row0_ = std::int64_t(done);
@@ -397,6 +433,7 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
       prof_marks_.clear();
       prof_active_ = true;
     }
+    lens_active_ = options.lens_last && last_chunk;
     try {
       run_chunk(st, T, options.capture_routing && last_chunk, ws_.ids, nullptr);
       if (every_row_routing && T == 1) {  // one row: moe() wrote the state's routing slots
@@ -419,6 +456,7 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
     // h_ids is reused by the next chunk: the copy must have been consumed.
     LS_CUDA(cudaStreamSynchronize(stream_));
   }
+  if (options.lens_last) lens_logits_from_rows(st);
   st.has_routing = options.capture_routing;
 }
 
@@ -429,52 +467,6 @@ std::vector<float> CudaBackend::logits(BackendState& state_base) {
   std::vector<float> out(std::size_t(model_.cfg.vocab_size));
   LS_CUDA(cudaMemcpyAsync(out.data(), st.last_logits, out.size() * 4, cudaMemcpyDeviceToHost, stream_));
   LS_CUDA(cudaStreamSynchronize(stream_));
-  return out;
-}
-
-std::vector<RoutingSlice> CudaBackend::routing(BackendState& state_base) {
-  std::lock_guard lock(mutex_);
-  auto& st = dynamic_cast<CudaState&>(state_base);
-  std::vector<RoutingSlice> out;
-  const int k = model_.cfg.num_experts_per_tok, ne = model_.cfg.count(LayerKind::Moe);
-  if (!st.has_routing || ne == 0) return out;
-  std::vector<int> ids(std::size_t(ne) * k);
-  std::vector<float> w(std::size_t(ne) * k);
-  LS_CUDA(cudaMemcpyAsync(ids.data(), st.routing_ids, ids.size() * 4, cudaMemcpyDeviceToHost, stream_));
-  LS_CUDA(cudaMemcpyAsync(w.data(), st.routing_w, w.size() * 4, cudaMemcpyDeviceToHost, stream_));
-  LS_CUDA(cudaStreamSynchronize(stream_));
-  for (std::size_t l = 0; l < model_.layers.size(); ++l) {
-    const DLayer& L = model_.layers[l];
-    if (L.kind != LayerKind::Moe) continue;
-    RoutingSlice s;
-    s.layer = int(l);
-    s.experts.assign(ids.begin() + L.slot * k, ids.begin() + (L.slot + 1) * k);
-    s.weights.assign(w.begin() + L.slot * k, w.begin() + (L.slot + 1) * k);
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-std::vector<std::vector<RoutingSlice>> CudaBackend::routing_all(BackendState& state_base) {
-  auto& st = dynamic_cast<CudaState&>(state_base);
-  const int k = model_.cfg.num_experts_per_tok, ne = model_.cfg.count(LayerKind::Moe);
-  if (st.all_routing_ids.empty() || ne == 0) return {routing(state_base)};
-  std::lock_guard lock(mutex_);
-  LS_CUDA(cudaStreamSynchronize(stream_));  // the last chunk's copies
-  const std::size_t rows = st.all_routing_ids.size() / (std::size_t(ne) * k);
-  std::vector<std::vector<RoutingSlice>> out(rows);
-  for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t l = 0; l < model_.layers.size(); ++l) {
-      const DLayer& L = model_.layers[l];
-      if (L.kind != LayerKind::Moe) continue;
-      const std::size_t at = (r * ne + L.slot) * k;
-      RoutingSlice s;
-      s.layer = int(l);
-      s.experts.assign(st.all_routing_ids.begin() + at, st.all_routing_ids.begin() + at + k);
-      s.weights.assign(st.all_routing_w.begin() + at, st.all_routing_w.begin() + at + k);
-      out[r].push_back(std::move(s));
-    }
-  }
   return out;
 }
 
@@ -532,6 +524,11 @@ CudaBackendStats CudaBackend::stats() const {
   s.weight_format = model_.format;
   s.memory_plan = memory_plan_;
   return s;
+}
+
+bool cuda_preview_enabled() {
+  const char* v = std::getenv("LOGITSCOPE_CUDA_PREVIEW");
+  return v && std::string(v) == "1";
 }
 
 CudaBackend& as_cuda(Backend& backend) {

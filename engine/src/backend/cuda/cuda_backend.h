@@ -48,6 +48,8 @@ std::vector<KernelProfileRow> cuda_backend_profile(Backend& backend);
 // on the main stream in this graph. set_timeline(on) throws in other builds; turning it on clears
 // the rows.
 bool cuda_timeline_available();
+// LOGITSCOPE_CUDA_PREVIEW=1: interventions and the logit lens, not yet checked on a GPU (cuda_tools.h).
+bool cuda_preview_enabled();
 void cuda_backend_set_timeline(Backend& backend, bool on);
 std::vector<KernelProfileRow> cuda_backend_timeline(Backend& backend);
 // Programmatic dependent launch (kernels/launch.cuh) for every later launch in this process; on by

@@ -59,6 +59,8 @@ struct Workspace {
   float* shared_h = nullptr;    // [shared width] decode shared expert, up products (side stream)
   bf16* shared_act = nullptr;   // [shared width] ... relu^2
   float* shared_out = nullptr;  // [hidden] ... down products, added by experts_down_decode
+  float* part = nullptr;        // [rows, hidden] a MoE part computed apart to be scaled (intervention);
+                                // e_down when that is large enough (free by then), else its own
   int hstride = 0;
   bf16* dequant = nullptr;      // [largest quantized dense matrix] its bf16 tile for a prompt chunk's cuBLAS product
   void* cublas_ws = nullptr;    // [kCublasWorkspaceBytes] cuBLAS's workspace, ours so it never allocates mid-run
@@ -99,6 +101,12 @@ class CudaState final : public BackendState {
   // Routing of every row of the last prompt forward that asked for all logits (and routing).
   std::vector<int> all_routing_ids;   // [rows, n_moe, k]
   std::vector<float> all_routing_w;   // [rows, n_moe, k]
+  std::int64_t all_routing_pos0 = 0;  // position of its first row
+  // The interventions of the last forward (empty: none): which reported rows they touched
+  // (positions >= from_position) and so which routing slots mean nothing (a skipped layer) or
+  // hold padding (a forced set smaller than k).
+  Interventions applied;
+  std::vector<float> lens;            // [layers, vocab] logit lens of the last forward that asked (lens_last)
 };
 
 class CudaCheckpoint final : public RecurrentCheckpoint {
@@ -122,6 +130,7 @@ class CudaBackend final : public Backend {
   std::vector<float> logits(BackendState& state) override;
   std::vector<RoutingSlice> routing(BackendState& state) override;
   std::vector<std::vector<RoutingSlice>> routing_all(BackendState& state) override;
+  std::vector<float> lens_logits(BackendState& state) override;
   ChoiceResult choose(BackendState& state, const ChoiceRequest& request) override;
   std::unique_ptr<RecurrentCheckpoint> checkpoint(const BackendState& state) override;
   void restore(BackendState& state, const RecurrentCheckpoint& checkpoint) override;
@@ -164,9 +173,21 @@ class CudaBackend final : public Backend {
   void mamba(const DLayer& L, CudaState& st, int T);
   void attention_layer(const DLayer& L, CudaState& st, int T, const int* pos_dev);
   void moe(const DLayer& L, CudaState& st, int T, bool capture_routing);
+  // The shared expert of L into the residual, times `scale` (an intervention) when not 1.
+  void shared_expert(const DLayer& L, int T, double scale);
+  int layer_index(const DLayer& L) const { return int(&L - model_.layers.data()); }
+  // The router edit of layer `layer` under active_iv_ (none when null).
+  RouterEdit router_edit(int layer) const;
+  // The slice of MoE layer `layer` at a row at position `pos` from k raw slots (ids, weights):
+  // false when an intervention skipped the layer there; a forced set keeps its own experts only.
+  bool routing_slice(const CudaState& st, int layer, std::int64_t pos, const int* ids, const float* w,
+                     RoutingSlice& out) const;
   void ffn(const DFfn& f, const bf16* x, int T, float* out);
   void linear(const DLinear& L, const bf16* x, int T, float* y, bool accumulate);
   void final_logits(CudaState& st, int T, bool all_logits);
+  // Logit lens: lens_rows_ [layers, hidden] (the last row's residual after each layer, kept by
+  // run_chunk while lens_active_) through the final norm and lm_head into st.lens [layers, vocab].
+  void lens_logits_from_rows(CudaState& st);
   // count/start [E + 1]: assignments per expert and first grouped row (host grouping).
   void cublas_grouped_experts(const ExpertsDecode& x, const std::vector<int>& count, const std::vector<int>& start,
                               int e_dim);
@@ -195,6 +216,16 @@ class CudaBackend final : public Backend {
   PromptExperts prompt_experts_ = PromptExperts::Auto;
   cudaGraphExec_t graph_exec_ = nullptr;
   std::uint64_t graph_uid_ = 0;       // state the graph was captured for (0: none)
+  Interventions graph_iv_;            // interventions baked into the graph (empty: none)
+  // The interventions of the rows being run (null: none). A forward runs rows before and after
+  // from_position as separate chunks, so a chunk is either wholly intervened or not at all.
+  const Interventions* active_iv_ = nullptr;
+  // The forward is one token after earlier ones (a cached step: Mamba's dt is clamped, not floored),
+  // decided per forward as the CPU reference does, not per chunk.
+  bool single_step_ = false;
+  bool preview_ = false;              // LOGITSCOPE_CUDA_PREVIEW=1: interventions and the lens (cuda_tools.h)
+  bool lens_active_ = false;          // run_chunk keeps the last row after every layer (logit lens)
+  float* lens_rows_ = nullptr;        // [layers, hidden], allocated on the first lens
   cudaEvent_t step_copied_ = nullptr; // h_step may be rewritten once this has completed
   std::uint64_t cand_uid_ = 0;        // state whose last logits the device candidates/stats summarise
   // Profile mode.

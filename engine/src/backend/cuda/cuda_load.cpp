@@ -85,6 +85,9 @@ void layout_workspace(const ModelConfig& c, std::int64_t max_context, std::int64
   w.shared_h = a.take<float>(std::max(1, c.moe_shared_expert_intermediate_size));
   w.shared_act = a.take<bf16>(std::max(1, c.moe_shared_expert_intermediate_size));
   w.shared_out = a.take<float>(hid);
+  // An intervention's scaled shared expert [R, hidden]: e_down is free once the routed part is
+  // combined; models whose e_down is smaller (a narrow latent) get a buffer of their own.
+  w.part = !moe ? nullptr : n * e_dim >= R * hid ? w.e_down : a.take<float>(R * hid);
   w.cublas_ws = a.take<char>(std::int64_t(kCublasWorkspaceBytes));
   w.attn_part = a.take<float>(std::int64_t(std::max(1, c.num_attention_heads)) * kAttnMaxSplits * (c.head_dim + 2));
   w.logits = a.take<float>(std::int64_t(w.logit_rows) * V);

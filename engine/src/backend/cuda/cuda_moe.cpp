@@ -3,6 +3,9 @@
 // expert products by chunk size: decode (experts_decode.cu, the shared expert on the side stream),
 // prompt chunks (experts_grouped.cu, grouped on the device), or the host-grouped cuBLAS fallback for
 // cards before 8.0 (and the LOGITSCOPE_PROMPT_EXPERTS comparison modes).
+// Interventions on the chunk's rows (active_iv_): masked / forced experts and the routed scale go to
+// the router kernel by value (RouterEdit, so a decode graph carries them); a scaled shared expert
+// runs apart (into ws_.part) and is added times its factor.
 #include <vector>
 
 #include "backend/cuda/common.cuh"
@@ -15,12 +18,15 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
   const ModelConfig& c = model_.cfg;
   const int E = c.n_routed_experts, k = c.num_experts_per_tok, hid = int(c.hidden_size);
   const int latent = c.moe_latent_size;
+  const int li = layer_index(L);
+  const double shared_scale = active_iv_ ? active_iv_->scale(li, MoePart::Shared) : 1.0;
+  const bool shared_apart = L.shared.up.rows > 0 && shared_scale != 1.0;
   // Decode: the shared expert does not depend on the routing; it runs on the side stream while the
   // router, top-k and the routed up products run here, and experts_down adds its output.
   // With quantized experts (or a quantized shared expert) the shared expert never rides in the routed
   // launches: it runs on the side stream, or after them (LOGITSCOPE_SHARED_STREAM=0, timeline graphs).
-  const bool has_shared = L.shared.up.rows > 0 && latent == 0;
-  const bool shared_rides = L.experts.shared_up != nullptr;
+  const bool has_shared = L.shared.up.rows > 0 && latent == 0 && !shared_apart;
+  const bool shared_rides = L.experts.shared_up != nullptr && !shared_apart;
   const bool shared_side = T == 1 && has_shared && shared_side_;
   const bool shared_after = T == 1 && has_shared && !shared_side_ && !shared_rides;
   const bool quant_experts = L.experts.up_q.quantized() || L.experts.down_q.quantized();
@@ -44,7 +50,7 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
   int* ids = T == 1 ? st.routing_ids + L.slot * k : ws_.topk_ids;
   float* wts = T == 1 ? st.routing_w + L.slot * k : ws_.topk_w;
   mark("moe.router_topk", std::uint64_t(E) * 8);
-  router_topk(ws_.router, L.correction_bias, T, rp, ids, wts, stream_);
+  router_topk(ws_.router, L.correction_bias, T, rp, ids, wts, stream_, router_edit(li));
   if (T > 1 && capture_routing) {
     LS_CUDA(cudaMemcpyAsync(st.routing_ids + L.slot * k, ids + std::int64_t(T - 1) * k, k * 4, cudaMemcpyDeviceToDevice, stream_));
     LS_CUDA(cudaMemcpyAsync(st.routing_w + L.slot * k, wts + std::int64_t(T - 1) * k, k * 4, cudaMemcpyDeviceToDevice, stream_));
@@ -71,7 +77,7 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
     // The shared expert rides in the routed launches when it does not run on the side stream
     // (LOGITSCOPE_SHARED_STREAM=0) and does not live in a different space (latent).
     ExpertsDecode x = L.experts;
-    if (shared_side) {
+    if (shared_side || shared_apart) {
       x.shared_up = x.shared_down = nullptr;
       x.shared_up_b = x.shared_down_b = nullptr;
       x.shared_width = 0;
@@ -101,8 +107,10 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
     experts_grouped(x, E, ids, T, k, xe, ws_.e_counts, ws_.e_offsets, ws_.e_tiles, ws_.perm, ws_.slot, ws_.e_act,
                     ws_.e_down, stream_);
     moe_combine(ws_.e_down, ws_.slot, ids, wts, x.down_b, T, k, e_dim, routed_out, stream_);
-    mark("moe.shared", 0);
-    if (L.shared.up.rows > 0) ffn(L.shared, ws_.normed, T, ws_.resid);
+    if (!shared_apart) {
+      mark("moe.shared", 0);
+      shared_expert(L, T, 1.0);
+    }
   } else {
     // Cards before 8.0 (or LOGITSCOPE_PROMPT_EXPERTS=cublas): group the T*k assignments by expert on
     // the host (one small copy), then one cuBLAS product per used expert.
@@ -146,14 +154,50 @@ void CudaBackend::moe(const DLayer& L, CudaState& st, int T, bool capture_routin
       }
     }
     moe_combine(ws_.e_down, ws_.slot, ids, wts, x.down_b, T, k, e_dim, routed_out, stream_);
-    mark("moe.shared", 0);
-    if (L.shared.up.rows > 0) ffn(L.shared, ws_.normed, T, ws_.resid);
+    if (!shared_apart) {
+      mark("moe.shared", 0);
+      shared_expert(L, T, 1.0);
+    }
   }
   if (latent > 0) {
     f32_to_bf16(ws_.routed, ws_.lat, std::int64_t(T) * latent, stream_);
     linear(L.latent_out, ws_.lat, T, ws_.resid, true);
-    if (T == 1 && L.shared.up.rows > 0) ffn(L.shared, ws_.normed, T, ws_.resid);
+    if (T == 1 && !shared_apart) shared_expert(L, T, 1.0);
   }
+  if (shared_apart) {
+    mark("moe.shared_scaled", 0);
+    shared_expert(L, T, shared_scale);
+  }
+}
+
+void CudaBackend::shared_expert(const DLayer& L, int T, double scale) {
+  if (L.shared.up.rows == 0) return;
+  if (scale == 1.0) {
+    ffn(L.shared, ws_.normed, T, ws_.resid);
+    return;
+  }
+  // ffn accumulates into its output: part starts at zero. (part may be e_down: free by now.)
+  const std::int64_t n = std::int64_t(T) * model_.cfg.hidden_size;
+  LS_CUDA(cudaMemsetAsync(ws_.part, 0, std::size_t(n) * 4, stream_));
+  ffn(L.shared, ws_.normed, T, ws_.part);
+  add_scaled(ws_.resid, ws_.part, float(scale), n, stream_);
+}
+
+RouterEdit CudaBackend::router_edit(int layer) const {
+  RouterEdit edit;
+  if (!active_iv_) return edit;
+  const int E = model_.cfg.n_routed_experts, k = model_.cfg.num_experts_per_tok;
+  if (const ForcedExperts* forced = active_iv_->forced_in(layer)) {
+    if (int(forced->experts.size()) > k)
+      throw Error("--force-experts " + to_text(*forced) + ": the CUDA backend forces at most num_experts_per_tok = " +
+                  std::to_string(k) + " experts in a layer (the CPU backend takes more)");
+    edit.n_forced = int(forced->experts.size());
+    for (int i = 0; i < edit.n_forced; ++i) edit.forced[i] = forced->experts[std::size_t(i)];
+  }
+  for (int e = 0; e < E && e < kRouterEditMaxExperts; ++e)
+    if (active_iv_->masks(layer, e)) edit.masked[e >> 5] |= 1u << (e & 31);
+  edit.routed_scale = float(active_iv_->scale(layer, MoePart::Routed));
+  return edit;
 }
 
 void CudaBackend::cublas_grouped_experts(const ExpertsDecode& x, const std::vector<int>& count,

@@ -3,6 +3,7 @@ list(APPEND LOGITSCOPE_CUDA_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/layout.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cuda_backend.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cuda_moe.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cuda_readback.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cuda_load.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cuda_choose.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cuda_profile.cpp

@@ -34,6 +34,8 @@ int device_count() {
 
 bool timeline_available() { return cuda::cuda_timeline_available(); }
 
+bool preview_enabled() { return cuda::cuda_preview_enabled(); }
+
 namespace {
 
 std::uint64_t used_device_bytes() {
@@ -119,8 +121,10 @@ BenchReport run_bench(const BenchOptions& o) {
     for (std::int64_t i = 0; i < n; ++i) v[std::size_t(i)] = std::int32_t(3 + (std::uint64_t(i) * 2654435761u + salt * 97) % std::uint64_t(V - 3));
     return v;
   };
+  validate(o.interventions, cfg);
   ForwardOptions fo;
   fo.capture_routing = o.inspect;
+  fo.interventions = o.interventions.empty() ? nullptr : &o.interventions;
   ChoiceRequest cr;
   cr.sampling.greedy = true;
   cr.report_top_k = o.inspect ? 20 : 0;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Small memory-bound kernels: embedding gather, relu^2 with bias, bias add, dtype conversion on
+// Small memory-bound kernels: embedding gather, relu^2 with bias, bias add, scaled add (interventions), dtype conversion on
 // upload, the deterministic random fill of synthetic weights, and the kernel timeline's end mark. All are grid-stride loops over
 // elements (256 threads per block) that read and write each element once.
 // Checked by: tests/gpu (check over every fixture exercises embed/relu2/convert; bench --synthetic
@@ -46,6 +46,13 @@ __global__ void add_bias_kernel(float* __restrict__ y, const float* __restrict__
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < total;
        i += std::int64_t(gridDim.x) * blockDim.x)
     y[i] += b[i % n];
+}
+
+__global__ void add_scaled_kernel(float* __restrict__ y, const float* __restrict__ x, float a, std::int64_t n) {
+  pdl_enter();
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::int64_t(gridDim.x) * blockDim.x)
+    y[i] += a * x[i];
 }
 
 template <typename Out>
@@ -119,6 +126,12 @@ void relu2_rows(const float* in, const float* bias, const int* row_expert, int r
 void add_bias_rows(float* y, const float* b, int rows, int n, cudaStream_t stream) {
   const std::int64_t total = std::int64_t(rows) * n;
   launch_kernel(add_bias_kernel, blocks_for(total), kThreads, 0, stream, y, b, total, n);
+  LS_LAUNCH_CHECK();
+}
+
+void add_scaled(float* y, const float* x, float a, std::int64_t n, cudaStream_t stream) {
+  if (n == 0) return;
+  launch_kernel(add_scaled_kernel, blocks_for(n), kThreads, 0, stream, y, x, a, n);
   LS_LAUNCH_CHECK();
 }
 

@@ -146,9 +146,20 @@ struct RouterParams {
   bool norm_topk_prob;
   float scale;             // routed_scaling_factor
 };
+// Interventions on one layer's router (logitscope/interventions.h), passed by value so that a
+// captured decode graph carries them. Default: none.
+constexpr int kRouterEditMaxExperts = 512;   // masked bits
+constexpr int kRouterEditMaxForced = 32;     // forced ids (at most k are taken: see n_forced)
+struct RouterEdit {
+  unsigned masked[kRouterEditMaxExperts / 32] = {};  // bit e set: expert e may not be chosen
+  int n_forced = 0;                    // > 0: exactly forced[0..n_forced) (n_forced <= k); slots
+                                       // n_forced..k-1 repeat the first choice with weight 0
+  int forced[kRouterEditMaxForced] = {};
+  float routed_scale = 1.0f;           // multiplies every combine weight
+};
 // logits [T, E] fp32 -> ids [T, k], weights [T, k] (descending selection score).
 void router_topk(const float* logits, const float* correction_bias, int T, const RouterParams& p,
-                 int* ids, float* weights, cudaStream_t stream);
+                 int* ids, float* weights, cudaStream_t stream, const RouterEdit& edit = {});
 // Decode: h[s, :width_s] = bf16(relu(up_s . x + b)^2) for the k routed slots (+ the shared expert
 // as slot k when shared_up != null). up [E, width, in], up_b [E, width] or null.
 struct ExpertsDecode {
@@ -197,6 +208,8 @@ void relu2_rows(const float* in, const float* bias, const int* row_expert, int r
                 bf16* out, cudaStream_t stream);
 // y [rows, n] += b [n]
 void add_bias_rows(float* y, const float* b, int rows, int n, cudaStream_t stream);
+// y[i] += a x[i] for i < n (an intervention's scaled part: the shared expert times a factor).
+void add_scaled(float* y, const float* x, float a, std::int64_t n, cudaStream_t stream);
 void f32_to_bf16(const float* in, bf16* out, std::int64_t n, cudaStream_t stream);
 // Checkpoint dtype codes: 0 = F32, 1 = F16, 2 = BF16.
 void convert_to_bf16(const void* src, int src_dtype, bf16* dst, std::int64_t n, cudaStream_t stream);

@@ -5,6 +5,10 @@
 //   excluded), top-k by repeated warp argmax (ties -> lower id; hardware warp reductions on 8.0+), combine weights from the unbiased
 //   sigmoid, normalised (+1e-20) when norm_topk_prob, times routed_scaling_factor. Launch: 4 warps
 //   per block. Bytes: T * E * 4.
+//   Interventions (RouterEdit, by value): a masked expert's selection score is -inf before the
+//   groups are ranked; a forced set keeps only its experts (groups bypassed) and takes n_forced
+//   rounds, the slots after them repeat the first choice with weight 0 (the expert kernels then add
+//   nothing; the backend reports only the forced ones); the routed scale multiplies every weight.
 // (The decode expert products live in experts_decode.cu.)
 // gather_rows / moe_combine: the prompt path (tokens grouped per expert, products through cuBLAS),
 //   combine sums each token's k expert rows, weighted, into the residual (deterministic, no atomics).
@@ -46,7 +50,8 @@ __device__ __forceinline__ int warp_argmax(float value, int id) {
 // registers per lane, not kMaxEPL).
 template <int EPL>
 __global__ void router_topk_kernel(const float* __restrict__ logits, const float* __restrict__ bias, int T,
-                                   RouterParams p, int* __restrict__ ids, float* __restrict__ weights) {
+                                   RouterParams p, RouterEdit edit, int* __restrict__ ids,
+                                   float* __restrict__ weights) {
   pdl_enter();
   __shared__ float choice_sm[kRouterWarps][EPL * 32];
   __shared__ unsigned char keep_sm[kRouterWarps][32];
@@ -60,8 +65,15 @@ __global__ void router_topk_kernel(const float* __restrict__ logits, const float
     const int e = lane + 32 * i;
     sig[i] = e < p.E ? 1.0f / (1.0f + expf(-lr[e])) : 0.0f;
     choice[i] = e < p.E ? sig[i] + (bias ? bias[e] : 0.0f) : -INFINITY;
+    if (edit.n_forced > 0) {
+      bool kept = false;
+      for (int f = 0; f < edit.n_forced; ++f) kept |= edit.forced[f] == e;
+      if (!kept) choice[i] = -INFINITY;
+    } else if (e < p.E && ((edit.masked[e >> 5] >> (e & 31)) & 1u)) {
+      choice[i] = -INFINITY;
+    }
   }
-  if (p.n_group > 1) {
+  if (p.n_group > 1 && edit.n_forced == 0) {
     // Rare path (Nemotron-3-Nano has one group): lane 0 ranks the groups serially.
 #pragma unroll
     for (int i = 0; i < EPL; ++i) choice_sm[warp][lane + 32 * i] = choice[i];
@@ -95,7 +107,8 @@ __global__ void router_topk_kernel(const float* __restrict__ logits, const float
   }
   float chosen_sig = 0.0f, total = 0.0f;  // lane j keeps the j-th choice
   int chosen_id = 0;
-  for (int j = 0; j < p.k; ++j) {
+  const int rounds = edit.n_forced > 0 ? edit.n_forced : p.k;
+  for (int j = 0; j < rounds; ++j) {
     float best = -INFINITY;
     int best_e = 0x7fffffff;
 #pragma unroll
@@ -113,11 +126,13 @@ __global__ void router_topk_kernel(const float* __restrict__ logits, const float
     total += s;
     if (lane == j) { chosen_sig = s; chosen_id = best_e; }
   }
+  const int first_id = __shfl_sync(0xffffffffu, chosen_id, 0);
   if (lane < p.k) {
     float w = chosen_sig;
     if (p.norm_topk_prob) w /= (total + 1e-20f);
-    ids[std::int64_t(t) * p.k + lane] = chosen_id;
-    weights[std::int64_t(t) * p.k + lane] = w * p.scale;
+    const bool pad = lane >= rounds;  // a forced set smaller than k
+    ids[std::int64_t(t) * p.k + lane] = pad ? first_id : chosen_id;
+    weights[std::int64_t(t) * p.k + lane] = pad ? 0.0f : w * p.scale * edit.routed_scale;
   }
 }
 
@@ -149,13 +164,16 @@ __global__ void moe_combine_kernel(const float* __restrict__ down_out, const int
 }  // namespace
 
 void router_topk(const float* logits, const float* correction_bias, int T, const RouterParams& p, int* ids,
-                 float* weights, cudaStream_t stream) {
+                 float* weights, cudaStream_t stream, const RouterEdit& edit) {
   if (p.E > kMaxEPL * 32) throw Error("n_routed_experts " + std::to_string(p.E) + " is not supported (at most 512)");
   if (p.k > 32) throw Error("num_experts_per_tok " + std::to_string(p.k) + " is not supported (at most 32)");
   if (p.n_group > 32) throw Error("n_group " + std::to_string(p.n_group) + " is not supported (at most 32)");
+  if (edit.n_forced < 0 || edit.n_forced > p.k)
+    throw Error("a forced expert set of " + std::to_string(edit.n_forced) + " experts: the CUDA router forces 1 to " +
+                std::to_string(p.k) + " (num_experts_per_tok)");
   const int blocks = (T + kRouterWarps - 1) / kRouterWarps;
   auto launch = [&](auto kernel) {
-    launch_kernel(kernel, blocks, 32 * kRouterWarps, 0, stream, logits, correction_bias, T, p, ids, weights);
+    launch_kernel(kernel, blocks, 32 * kRouterWarps, 0, stream, logits, correction_bias, T, p, edit, ids, weights);
   };
   if (p.E <= 32) launch(router_topk_kernel<1>);
   else if (p.E <= 64) launch(router_topk_kernel<2>);
