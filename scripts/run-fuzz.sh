@@ -39,7 +39,8 @@ fi
 # max_len: the seeds (whole tokenizer.json files and chat templates) are larger than libFuzzer's
 # default 4096.
 declare -A max_len=([fuzz_safetensors_header]=16384 [fuzz_tokenizer_json]=16384 [fuzz_chat_template]=16384
-                    [fuzz_server_request]=8192 [fuzz_config]=8192 [fuzz_tokenizer_encode]=4096 [fuzz_tegrastats]=4096)
+                    [fuzz_server_request]=8192 [fuzz_config]=8192 [fuzz_tokenizer_encode]=4096 [fuzz_tegrastats]=4096
+                    [fuzz_interventions]=1024)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Regenerates tests/fuzz/corpus/ from the repository's fixtures: real headers, configs, tokenizers,
-# templates, tegrastats lines and server requests, plus truncated variants. Small on purpose.
+# templates, tegrastats lines, intervention lines and server requests, plus truncated variants. Small on purpose.
 #   python3 tests/fuzz/make_seeds.py
 import hashlib, json, os, struct, pathlib
 
@@ -77,6 +77,12 @@ for path in sorted((fx / "tegrastats").glob("*.txt")):
     put("fuzz_tegrastats", b"\n".join(lines[:2]))
     if lines:
         put("fuzz_tegrastats", lines[0][: len(lines[0]) // 2])
+
+# interventions: describe()'s lines and what a person types (tests/unit/session/test_interventions.cpp)
+for text in ("from 12: mask 4:17, force 6:1,2, scale 9:shared:0.5, skip 3", "mask *:17; skip 3",
+             "mask 1:2 mask *:0 force 2:0,1,5 scale 2:routed:0.1 scale 5:shared:2.5e-3 skip 0 skip 7",
+             "from 0: scale 3:routed:-1", "force 2:", "mask 4", "from x: skip 1"):
+    put("fuzz_interventions", text)
 
 # server requests
 requests = [
