@@ -18,6 +18,10 @@ EngineController::EngineController(QObject* parent) : WorkerSignals(parent), wor
   connect(this, &EngineController::evaluate_requested, worker_, &EngineWorker::evaluate, Qt::QueuedConnection);
   connect(this, &EngineController::lens_requested, worker_, &EngineWorker::lens, Qt::QueuedConnection);
   connect(this, &EngineController::inside_requested, worker_, &EngineWorker::inside, Qt::QueuedConnection);
+  connect(this, &EngineController::load_second_requested, worker_, &EngineWorker::load_second, Qt::QueuedConnection);
+  connect(this, &EngineController::unload_second_requested, worker_, &EngineWorker::unload_second, Qt::QueuedConnection);
+  connect(this, &EngineController::compare_requested, worker_, &EngineWorker::compare, Qt::QueuedConnection);
+  connect(this, &EngineController::export_trace_requested, worker_, &EngineWorker::export_trace, Qt::QueuedConnection);
   wire(worker_, Qt::QueuedConnection, false);
   thread_.start();
 }
@@ -48,6 +52,14 @@ void EngineController::wire(WorkerSignals* worker, Qt::ConnectionType type, bool
   connect(worker, &WorkerSignals::lens_ready, this, &EngineController::lens_ready, type);
   connect(worker, &WorkerSignals::inside_ready, this, &EngineController::inside_ready, type);
   connect(worker, &WorkerSignals::inspect_failed, this, &EngineController::inspect_failed, type);
+  connect(worker, &WorkerSignals::second_load_progress, this, &EngineController::second_load_progress, type);
+  connect(worker, &WorkerSignals::second_loaded, this, &EngineController::second_loaded, type);
+  connect(worker, &WorkerSignals::second_load_failed, this, &EngineController::second_load_failed, type);
+  connect(worker, &WorkerSignals::second_unloaded, this, &EngineController::second_unloaded, type);
+  connect(worker, &WorkerSignals::compared, this, &EngineController::compared, type);
+  connect(worker, &WorkerSignals::compare_failed, this, &EngineController::compare_failed, type);
+  connect(worker, &WorkerSignals::trace_exported, this, &EngineController::trace_exported, type);
+  connect(worker, &WorkerSignals::trace_export_failed, this, &EngineController::trace_export_failed, type);
   connect(worker, &WorkerSignals::failed, this, [this](quint64 request, const QString& message) {
     if (request == current_) set_busy(false);
     emit failed(request, message);
@@ -136,6 +148,51 @@ std::uint64_t EngineController::lens(LensRequest request) {
 
 std::uint64_t EngineController::inside(InsideRequest request) {
   return send_inspection(std::move(request), newest_inside_, &EngineController::inside_requested);
+}
+
+namespace {
+
+QString needs_local_model() {
+  return EngineController::tr("comparing models and writing traces need a local model: a server's API gives no "
+                              "logits of a given text");
+}
+
+}  // namespace
+
+void EngineController::load_second(LoadRequest request) {
+  if (remote_active_) {
+    QMetaObject::invokeMethod(this, [this] { emit second_load_failed(needs_local_model()); }, Qt::QueuedConnection);
+    return;
+  }
+  emit load_second_requested(request);
+}
+
+void EngineController::unload_second() { emit unload_second_requested(); }
+
+std::uint64_t EngineController::compare(CompareRequest request) {
+  request.id = next_id_++;
+  if (remote_active_) {
+    const std::uint64_t id = request.id;
+    QMetaObject::invokeMethod(this, [this, id] { emit compare_failed(id, needs_local_model()); }, Qt::QueuedConnection);
+    return id;
+  }
+  const auto& newest = request.second_model ? newest_comparison_ : newest_effect_;
+  newest->store(request.id);
+  request.newest = newest;
+  emit compare_requested(request);
+  return request.id;
+}
+
+std::uint64_t EngineController::export_trace(TraceExportRequest request) {
+  request.id = next_id_++;
+  if (remote_active_) {
+    const std::uint64_t id = request.id;
+    QMetaObject::invokeMethod(this, [this, id] { emit trace_export_failed(id, needs_local_model()); }, Qt::QueuedConnection);
+    return id;
+  }
+  request.stop = stop_.get_token();
+  emit export_trace_requested(request);
+  return request.id;
 }
 
 }  // namespace logitscope::gui

@@ -38,6 +38,14 @@ class EngineController : public WorkerSignals {
   // supersedes one still queued. A remote server cannot look inside: inspect_failed() at once.
   std::uint64_t lens(LensRequest request);
   std::uint64_t inside(InsideRequest request);
+  // "Change it and compare" (engine_worker_compare.cpp): a second model beside the first (answers
+  // second_loaded() or second_load_failed()), the comparisons the Effect and Compare docks draw
+  // (superseded per kind, like lens()) and a trace written to a folder. A remote server can do none
+  // of these: the failure signal at once.
+  void load_second(LoadRequest request);
+  void unload_second();
+  std::uint64_t compare(CompareRequest request);
+  std::uint64_t export_trace(TraceExportRequest request);
   bool busy() const { return busy_; }
   bool loading() const { return loading_; }
   std::uint64_t current_request() const { return current_; }
@@ -54,6 +62,10 @@ class EngineController : public WorkerSignals {
   void evaluate_requested(const logitscope::gui::EvaluateRequest& request);
   void lens_requested(const logitscope::gui::LensRequest& request);
   void inside_requested(const logitscope::gui::InsideRequest& request);
+  void load_second_requested(const logitscope::gui::LoadRequest& request);
+  void unload_second_requested();
+  void compare_requested(const logitscope::gui::CompareRequest& request);
+  void export_trace_requested(const logitscope::gui::TraceExportRequest& request);
   // The worker's answers (WorkerSignals) are re-emitted on the GUI thread; and:
   void busy_changed(bool busy);
 
@@ -80,6 +92,8 @@ class EngineController : public WorkerSignals {
   // The newest lens / inside request's id, read by the worker to skip superseded ones.
   std::shared_ptr<std::atomic<std::uint64_t>> newest_lens_ = std::make_shared<std::atomic<std::uint64_t>>(0);
   std::shared_ptr<std::atomic<std::uint64_t>> newest_inside_ = std::make_shared<std::atomic<std::uint64_t>>(0);
+  std::shared_ptr<std::atomic<std::uint64_t>> newest_effect_ = std::make_shared<std::atomic<std::uint64_t>>(0);
+  std::shared_ptr<std::atomic<std::uint64_t>> newest_comparison_ = std::make_shared<std::atomic<std::uint64_t>>(0);
   std::uint64_t current_ = 0;
   bool busy_ = false;
   bool loading_ = false;

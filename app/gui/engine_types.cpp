@@ -18,6 +18,10 @@ void register_engine_types() {
   qRegisterMetaType<LensResult>();
   qRegisterMetaType<InsideRequest>();
   qRegisterMetaType<InsideResult>();
+  qRegisterMetaType<CompareRequest>();
+  qRegisterMetaType<CompareResult>();
+  qRegisterMetaType<TraceExportRequest>();
+  qRegisterMetaType<TraceExported>();
 }
 
 }  // namespace logitscope::gui

@@ -19,6 +19,7 @@
 #include "lens_capture.h"
 #include "logitscope/events.h"
 #include "logitscope/interventions.h"
+#include "model_comparison.h"
 #include "prompt_inside.h"
 #include "scored_text.h"
 
@@ -195,6 +196,46 @@ struct InsideResult {
   workbench::PromptInside inside;
 };
 
+// Two forward passes over the conversation compared (the Effect and Compare docks). Effect: the
+// window's model under `interventions_a` (the reference branch's) against itself under
+// `interventions_b` (the branch's). Compare: the window's model under `interventions_a` (the branch's)
+// against the second model under `interventions_b`. Both count "from" in reply tokens, as branches
+// do. Superseded like LensRequest, per kind.
+struct CompareRequest {
+  std::uint64_t id = 0;
+  ConversationIds conversation;        // its interventions are unused: the two sides' are below
+  bool second_model = false;           // false: the Effect (one model, two sets of interventions)
+  Interventions interventions_a, interventions_b;
+  std::int64_t texts_diverge = -1;     // copied into the result (the view marks it)
+  int top_k = 10;
+  std::shared_ptr<const std::atomic<std::uint64_t>> newest;
+};
+
+struct CompareResult {
+  std::uint64_t request = 0;
+  bool second_model = false;
+  workbench::ModelComparison comparison;
+};
+
+// File > Export Trace: the conversation's tokens written as `logitscope-cli trace --out DIR` writes
+// them (trace_tokens + write_trace), under the branch's interventions.
+struct TraceExportRequest {
+  std::uint64_t id = 0;
+  ConversationIds conversation;
+  QString dir;
+  int top_k = 5;
+  bool internals = false;
+  std::stop_token stop;
+};
+
+struct TraceExported {
+  std::uint64_t request = 0;
+  QString dir;
+  std::int64_t tokens = 0;
+  QString interventions;               // as meta.json names them ("" for none)
+  double ms = 0.0;
+};
+
 // Registers every type above for queued connections (call once, before the worker starts).
 void register_engine_types();
 
@@ -214,3 +255,7 @@ Q_DECLARE_METATYPE(logitscope::gui::LensRequest)
 Q_DECLARE_METATYPE(logitscope::gui::LensResult)
 Q_DECLARE_METATYPE(logitscope::gui::InsideRequest)
 Q_DECLARE_METATYPE(logitscope::gui::InsideResult)
+Q_DECLARE_METATYPE(logitscope::gui::CompareRequest)
+Q_DECLARE_METATYPE(logitscope::gui::CompareResult)
+Q_DECLARE_METATYPE(logitscope::gui::TraceExportRequest)
+Q_DECLARE_METATYPE(logitscope::gui::TraceExported)

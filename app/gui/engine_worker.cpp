@@ -46,15 +46,65 @@ double ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
+LoadOptions load_options(const LoadRequest& request) {
+  LoadOptions options;
+  options.snapshot.model = request.model.toStdString();
+  options.snapshot.revision = request.revision.isEmpty() ? std::string("main") : request.revision.toStdString();
+  options.snapshot.cache_dir = request.cache_dir.toStdString();
+  options.backend = parse_backend_kind(request.backend.toStdString().c_str());
+  options.max_context = request.max_context;
+  options.threads = request.threads;
+  options.synthetic_config = request.synthetic_config.toStdString();
+  if (!request.quantize.isEmpty()) options.quantize = parse_weight_format(request.quantize.toStdString());
+  return options;
+}
+
+ModelSummary model_summary(const Model& model, const LoadRequest& request, std::int64_t max_context) {
+  const ModelInfo& info = model.info();
+  const ModelConfig& config = info.config;
+  ModelSummary summary;
+  summary.model = request.synthetic_config.isEmpty() ? request.model : request.synthetic_config;
+  summary.snapshot_dir = QString::fromStdString(info.snapshot_dir.string());
+  summary.backend = request.backend;
+  summary.device_name = QString::fromStdString(info.device_name);
+  summary.pattern = QString::fromStdString(config.pattern());
+  summary.is_demo = is_demo_model(summary.snapshot_dir);
+  summary.has_tokenizer = model.tokenizer() != nullptr;
+  summary.has_template = model.chat_template() != nullptr;
+  if (const Tokenizer* tokenizer = model.tokenizer()) {
+    summary.can_think = tokenizer->token_to_id("<think>") && tokenizer->token_to_id("</think>");
+  }
+  summary.num_layers = int(config.layers.size());
+  for (int i = 0; i < int(config.layers.size()); ++i) {
+    if (config.layers[i] == LayerKind::Moe) summary.moe_layers.push_back(i);
+  }
+  summary.num_experts = config.n_routed_experts;
+  summary.experts_per_tok = config.num_experts_per_tok;
+  summary.vocab_size = config.vocab_size;
+  summary.max_context = max_context;
+  summary.parameter_count = info.parameter_count;
+  summary.device_bytes = info.device_bytes;
+  summary.weight_format = QString::fromStdString(info.weight_format);
+  summary.bytes_per_token = info.decode_bytes_per_token;
+  summary.floor_tokens_per_second = info.decode_floor_tokens_per_second();
+  summary.memory_plan = QString::fromStdString(info.device_memory_plan);
+  return summary;
+}
+
 EngineWorker::EngineWorker() = default;
 
 EngineWorker::~EngineWorker() {
   session_.reset();  // the session refers to the model
+  second_.reset();
   model_.reset();
 }
 
 void EngineWorker::unload() {
   session_.reset();
+  // The second model was let in beside this one (its vocabulary, the memory left): it goes with it.
+  const bool had_second = second_ != nullptr;
+  second_.reset();
+  if (had_second) emit second_unloaded();
   model_.reset();
   labelled_.clear();
 }
@@ -62,51 +112,15 @@ void EngineWorker::unload() {
 void EngineWorker::load(const LoadRequest& request) {
   unload();
   try {
-    LoadOptions options;
-    options.snapshot.model = request.model.toStdString();
-    options.snapshot.revision = request.revision.isEmpty() ? std::string("main") : request.revision.toStdString();
-    options.snapshot.cache_dir = request.cache_dir.toStdString();
-    options.backend = parse_backend_kind(request.backend.toStdString().c_str());
-    options.max_context = request.max_context;
-    options.threads = request.threads;
-    options.synthetic_config = request.synthetic_config.toStdString();
-    if (!request.quantize.isEmpty()) options.quantize = parse_weight_format(request.quantize.toStdString());
+    const LoadOptions options = load_options(request);
     const std::stop_token stop = request.stop;
     model_ = Model::load(options, [this, stop](const LoadProgress& progress) {
       emit load_progress({QString::fromStdString(progress.stage), progress.bytes_done, progress.bytes_total});
       return !stop.stop_requested();
     });
+    quantized_on_load_ = !request.quantize.isEmpty();
     session_ = std::make_unique<Session>(*model_);
-
-    const ModelInfo& info = model_->info();
-    const ModelConfig& config = info.config;
-    ModelSummary summary;
-    summary.model = request.synthetic_config.isEmpty() ? request.model : request.synthetic_config;
-    summary.snapshot_dir = QString::fromStdString(info.snapshot_dir.string());
-    summary.backend = request.backend;
-    summary.device_name = QString::fromStdString(info.device_name);
-    summary.pattern = QString::fromStdString(config.pattern());
-    summary.is_demo = is_demo_model(summary.snapshot_dir);
-    summary.has_tokenizer = model_->tokenizer() != nullptr;
-    summary.has_template = model_->chat_template() != nullptr;
-    if (const Tokenizer* tokenizer = model_->tokenizer()) {
-      summary.can_think = tokenizer->token_to_id("<think>") && tokenizer->token_to_id("</think>");
-    }
-    summary.num_layers = int(config.layers.size());
-    for (int i = 0; i < int(config.layers.size()); ++i) {
-      if (config.layers[i] == LayerKind::Moe) summary.moe_layers.push_back(i);
-    }
-    summary.num_experts = config.n_routed_experts;
-    summary.experts_per_tok = config.num_experts_per_tok;
-    summary.vocab_size = config.vocab_size;
-    summary.max_context = session_->max_context();
-    summary.parameter_count = info.parameter_count;
-    summary.device_bytes = info.device_bytes;
-    summary.weight_format = QString::fromStdString(info.weight_format);
-    summary.bytes_per_token = info.decode_bytes_per_token;
-    summary.floor_tokens_per_second = info.decode_floor_tokens_per_second();
-    summary.memory_plan = QString::fromStdString(info.device_memory_plan);
-    emit loaded(summary);
+    emit loaded(model_summary(*model_, request, session_->max_context()));
   } catch (const std::exception& error) {
     unload();
     emit load_failed(QString::fromStdString(error.what()));

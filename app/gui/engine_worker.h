@@ -17,12 +17,16 @@
 namespace logitscope {
 class Model;
 class Session;
+struct LoadOptions;
 }  // namespace logitscope
 
 namespace logitscope::gui {
 
 // Milliseconds since `start`, for the worker's timings (engine_worker.cpp, engine_worker_inside.cpp).
 double ms_since(std::chrono::steady_clock::time_point start);
+// The engine's load options for a request, and what the window shows of a loaded model.
+LoadOptions load_options(const LoadRequest& request);
+ModelSummary model_summary(const Model& model, const LoadRequest& request, std::int64_t max_context);
 
 class EngineWorker : public WorkerSignals {
   Q_OBJECT
@@ -39,6 +43,13 @@ class EngineWorker : public WorkerSignals {
   // of the whole conversation. A request that a newer one superseded is skipped.
   void lens(const logitscope::gui::LensRequest& request);
   void inside(const logitscope::gui::InsideRequest& request);
+  // A second model beside the first, and the comparisons and traces (engine_worker_compare.cpp). A
+  // second model is refused before its weights are read when its vocabulary differs or both do not
+  // fit in memory; loading or unloading the first unloads it.
+  void load_second(const logitscope::gui::LoadRequest& request);
+  void unload_second();
+  void compare(const logitscope::gui::CompareRequest& request);
+  void export_trace(const logitscope::gui::TraceExportRequest& request);
   void unload();
 
  private:
@@ -55,6 +66,8 @@ class EngineWorker : public WorkerSignals {
 
   std::unique_ptr<Model> model_;
   std::unique_ptr<Session> session_;
+  bool quantized_on_load_ = false;  // model_'s weights are not its files' (quantized while loading)
+  std::unique_ptr<Model> second_;   // the Compare dock's model B
   std::unordered_set<TokenId> labelled_;
   TokenBatch pending_;
   QElapsedTimer since_emit_;

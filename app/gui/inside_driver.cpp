@@ -13,10 +13,8 @@
 #include "router_view.h"
 
 namespace logitscope::gui {
-namespace {
 
-// Everything that decides the ids, so an unchanged question is not asked again.
-QByteArray fingerprint(const ConversationIds& conversation) {
+QByteArray conversation_fingerprint(const ConversationIds& conversation) {
   QByteArray out;
   QDataStream stream(&out, QIODevice::WriteOnly);
   stream << conversation.enable_thinking << quint64(conversation.turns.size());
@@ -29,8 +27,6 @@ QByteArray fingerprint(const ConversationIds& conversation) {
   stream << QByteArray::fromStdString(describe(conversation.interventions));
   return out;
 }
-
-}  // namespace
 
 InsideDriver::InsideDriver(EngineController* engine, ConversationDriver* conversation, workbench::EventStore* store,
                            widgets::LensView* lens, QDockWidget* lens_dock, widgets::RouterView* router,
@@ -96,19 +92,19 @@ int InsideDriver::reply_index() const {
   return selected >= 0 && selected < int(store_->size()) ? selected : -1;
 }
 
-ConversationIds InsideDriver::current_conversation() const {
+ConversationIds inspected_conversation(const ConversationDriver& conversation, const workbench::EventStore& store) {
   ConversationIds out;
-  const auto& messages = conversation_->conversation().messages;
-  const int message = conversation_->inspected();
+  const auto& messages = conversation.conversation().messages;
+  const int message = conversation.inspected();
   if (message >= 0 && message < int(messages.size()) && messages[std::size_t(message)].is_reply()) {
-    out.turns = conversation_->turns_before(message);
+    out.turns = conversation.turns_before(message);
     out.enable_thinking = message > 0 && messages[std::size_t(message - 1)].thinking;
-    for (const TokenEvent& event : store_->events()) out.reply.push_back(event.id);
+    for (const TokenEvent& event : store.events()) out.reply.push_back(event.id);
     const auto& reply = messages[std::size_t(message)];
     if (reply.current_branch >= 0 && reply.current_branch < int(reply.branches.size()))
       out.interventions = reply.branches[std::size_t(reply.current_branch)].interventions;
   } else {
-    out.turns = conversation_->turns_before();
+    out.turns = conversation.turns_before();
     out.enable_thinking = !messages.empty() && messages.back().thinking;
   }
   return out;
@@ -121,8 +117,8 @@ void InsideDriver::refresh() {
   const bool router_shown = router_dock_->isVisible();
   const bool attention_shown = inside_dock_->isVisible();
   if (!lens_shown && !router_shown && !attention_shown) return;  // nothing on screen: nothing computed
-  const ConversationIds conversation = current_conversation();
-  const QByteArray asked = fingerprint(conversation);
+  const ConversationIds conversation = inspected_conversation(*conversation_, *store_);
+  const QByteArray asked = conversation_fingerprint(conversation);
   const int index = reply_index();
   if (lens_shown) {
     QByteArray lens_asked = asked;

@@ -31,6 +31,13 @@ namespace logitscope::gui {
 class ConversationDriver;
 class EngineController;
 
+// The inspected reply (else the conversation so far) as the docks that read the whole conversation
+// ask for it: the turns before it, its current branch's tokens (those in `store`) and that branch's
+// interventions.
+ConversationIds inspected_conversation(const ConversationDriver& conversation, const workbench::EventStore& store);
+// Everything that decides the ids (and the interventions), so that an unchanged question is not asked again.
+QByteArray conversation_fingerprint(const ConversationIds& conversation);
+
 class InsideDriver : public QObject {
   Q_OBJECT
  public:
@@ -48,7 +55,6 @@ class InsideDriver : public QObject {
 
  private:
   void schedule();
-  ConversationIds current_conversation() const;
   int reply_index() const;  // the selected reply token, -1: none (the last position)
 
   EngineController* engine_;

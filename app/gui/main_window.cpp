@@ -26,6 +26,8 @@
 
 #include "branch_tree.h"
 #include "chat_pane.h"
+#include "compare_driver.h"
+#include "comparison_view.h"
 #include "conversation_driver.h"
 #include "engine_controller.h"
 #include "entropy_plot.h"
@@ -103,6 +105,10 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent) : QMainWin
   build_docks();
   driver_ = new ConversationDriver(engine_, store_, chat_, branches_, this);
   driver_->set_settings_source([this] { return settings_panel_->values(); });
+  compare_ = new CompareDriver(engine_, driver_, store_, effect_, findChild<QDockWidget*>(QStringLiteral("effectDock")),
+                               comparison_, findChild<QDockWidget*>(QStringLiteral("compareDock")), this);
+  connect(compare_, &CompareDriver::status, status_label_, &QLabel::setText);
+  connect(compare_, &CompareDriver::error, this, &MainWindow::show_error);
   build_actions();
   wire_surprise();
   inside_ = new InsideDriver(engine_, driver_, store_, lens_, findChild<QDockWidget*>(QStringLiteral("lensDock")), router_,
@@ -204,6 +210,8 @@ void MainWindow::build_docks() {
   lens_ = new widgets::LensView;
   router_ = new widgets::RouterView;
   attention_mamba_ = new widgets::AttentionMambaView;
+  effect_ = new widgets::ComparisonView(store_, widgets::ComparisonView::Mode::Effect);
+  comparison_ = new widgets::ComparisonView(store_, widgets::ComparisonView::Mode::Models);
   settings_panel_ = new SettingsPanel;
   telemetry_ = new TelemetryPanel;
 
@@ -247,6 +255,8 @@ void MainWindow::build_docks() {
   tabifyDockWidget(routing, lens);
   tabifyDockWidget(routing, router);
   tabifyDockWidget(routing, inside);
+  tabifyDockWidget(routing, add_dock(tr("Effect"), QStringLiteral("effectDock"), effect_, Qt::BottomDockWidgetArea));
+  tabifyDockWidget(routing, add_dock(tr("Compare"), QStringLiteral("compareDock"), comparison_, Qt::BottomDockWidgetArea));
   routing->raise();
 }
 
@@ -289,6 +299,8 @@ void MainWindow::build_actions() {
   add(file, tr("Open &Conversation…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), [this] { open_conversation_dialog(); });
   add(file, tr("&Save Conversation"), QKeySequence::Save, [this] { save_conversation(false); });
   add(file, tr("Save Conversation &As…"), QKeySequence::SaveAs, [this] { save_conversation(true); });
+  file->addSeparator();
+  compare_->add_actions(file);
   file->addSeparator();
   add(file, tr("&Quit"), QKeySequence::Quit, [this] { close(); });
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The workbench window: the chat in the middle, docks for the token strip and entropy plot, the
 // top-k viewer, the routing heatmap, the branch tree, the settings, the telemetry panel, the
-// surprise of a text and the "see inside" views (lens, router, attention/Mamba); menus, toolbar and
+// surprise of a text, the "see inside" views (lens, router, attention/Mamba) and the comparisons
+// (an intervention's effect, a second model); menus, toolbar and
 // shortcuts; model loading with a progress bar. Errors show in a banner and the status
 // bar, and never cost the conversation.
 #pragma once
@@ -23,6 +24,7 @@ class TelemetryFeed;
 namespace logitscope::widgets {
 class BranchTree;
 class ChatPane;
+class ComparisonView;
 class EntropyPlot;
 class AttentionMambaView;
 class LensView;
@@ -40,6 +42,7 @@ class EventStore;
 
 namespace logitscope::gui {
 
+class CompareDriver;
 class ConversationDriver;
 class EngineController;
 class InsideDriver;
@@ -74,6 +77,9 @@ class MainWindow : public QMainWindow {
   widgets::RouterView* router() const { return router_; }
   widgets::AttentionMambaView* attention_mamba() const { return attention_mamba_; }
   InsideDriver* inside() const { return inside_; }
+  widgets::ComparisonView* effect() const { return effect_; }
+  widgets::ComparisonView* comparison() const { return comparison_; }
+  CompareDriver* compare() const { return compare_; }
   SettingsPanel* settings_panel() const { return settings_panel_; }
   QString banner_text() const;
   QString run_status_text() const;  // the status line: model, device, last reply's numbers
@@ -118,6 +124,9 @@ class MainWindow : public QMainWindow {
   widgets::RouterView* router_;
   widgets::AttentionMambaView* attention_mamba_;
   InsideDriver* inside_ = nullptr;  // feeds the Lens, Router and Attention/Mamba docks
+  widgets::ComparisonView* effect_;
+  widgets::ComparisonView* comparison_;
+  CompareDriver* compare_ = nullptr;  // feeds the Effect and Compare docks; the second model; traces
   widgets::BranchTree* branches_;
   SettingsPanel* settings_panel_;
   TelemetryPanel* telemetry_ = nullptr;

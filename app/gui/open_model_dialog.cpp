@@ -160,8 +160,8 @@ OpenModelDialog::OpenModelDialog(const LoadRequest& initial, QWidget* parent) : 
   });
   connect(buttons_, &QDialogButtonBox::accepted, this, &QDialog::accept);
   connect(buttons_, &QDialogButtonBox::rejected, this, &QDialog::reject);
-  connect(buttons_->addButton(tr("Remote Server…"), QDialogButtonBox::ActionRole), &QPushButton::clicked, this,
-          [this] { done(RemoteRequested); });
+  remote_ = buttons_->addButton(tr("Remote Server…"), QDialogButtonBox::ActionRole);
+  connect(remote_, &QPushButton::clicked, this, [this] { done(RemoteRequested); });
   update_summary();
 }
 
@@ -177,6 +177,8 @@ LoadRequest OpenModelDialog::request() const {
 }
 
 QString OpenModelDialog::summary_text() const { return summary_->text(); }
+
+void OpenModelDialog::offer_remote(bool offered) { remote_->setVisible(offered); }
 
 void OpenModelDialog::update_summary() {
   bool ok = false;

@@ -13,6 +13,7 @@ class QLineEdit;
 class QRadioButton;
 class QTimer;
 class QDialogButtonBox;
+class QPushButton;
 
 namespace logitscope::gui {
 
@@ -28,6 +29,8 @@ class OpenModelDialog : public QDialog {
   static constexpr int RemoteRequested = 2;
   LoadRequest request() const;
   QString summary_text() const;
+  // Off for a second model to compare with: a server's API gives no logits of a given text.
+  void offer_remote(bool offered);
 
  private:
   void update_summary();
@@ -42,6 +45,7 @@ class OpenModelDialog : public QDialog {
   QComboBox* quantize_;  // "", "fp8", "nvfp4"
   QLabel* summary_;
   QDialogButtonBox* buttons_;
+  QPushButton* remote_;
   QTimer* debounce_;
 };
 

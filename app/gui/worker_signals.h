@@ -30,6 +30,15 @@ class WorkerSignals : public QObject {
   void inside_ready(const logitscope::gui::InsideResult& result);
   // A lens or inside request the engine could not answer (no model, a backend that cannot capture).
   void inspect_failed(quint64 request, const QString& message);
+  // A second model beside the first, for the Compare dock (local engine only).
+  void second_load_progress(const logitscope::gui::LoadProgressInfo& progress);
+  void second_loaded(const logitscope::gui::ModelSummary& summary);
+  void second_load_failed(const QString& message);
+  void second_unloaded();
+  void compared(const logitscope::gui::CompareResult& result);
+  void compare_failed(quint64 request, const QString& message);
+  void trace_exported(const logitscope::gui::TraceExported& result);
+  void trace_export_failed(quint64 request, const QString& message);
 };
 
 }  // namespace logitscope::gui

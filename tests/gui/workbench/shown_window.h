@@ -4,6 +4,7 @@
 // engine to go idle.
 #pragma once
 
+#include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QSignalSpy>
@@ -42,6 +43,25 @@ inline std::unique_ptr<MainWindow> shown_window(const GenerationSettings& settin
   if (!QTest::qWaitForWindowExposed(window.get())) return nullptr;
   window->settings_panel()->set_values(settings);
   return window;
+}
+
+// A dock by object name, shown and raised (the tabbed docks compute only while in front); null when
+// the window has none of that name or it did not show within 5 s.
+inline QDockWidget* bring_forward(MainWindow* window, const char* name) {
+  auto* dock = window->findChild<QDockWidget*>(QLatin1String(name));
+  if (!dock) return nullptr;
+  dock->show();
+  dock->raise();
+  return QTest::qWaitFor([dock] { return dock->isVisible(); }, 5000) ? dock : nullptr;
+}
+
+// Saves a picture of a dock as DIR/NAME.png when the environment variable `dir_variable` names a
+// folder (for looking at, not checked).
+inline void save_dock_picture(MainWindow* window, const char* name, const char* dir_variable) {
+  if (!qEnvironmentVariableIsSet(dir_variable)) return;
+  QTest::qWait(100);  // queued replots
+  auto* dock = window->findChild<QDockWidget*>(QLatin1String(name));
+  if (dock) dock->grab().save(qEnvironmentVariable(dir_variable) + QLatin1Char('/') + QLatin1String(name) + ".png");
 }
 
 // False when the model did not load within a minute.

@@ -48,20 +48,9 @@ class TestInsideDocks : public QObject {
 
   QDockWidget* dock(const char* name) const { return window_->findChild<QDockWidget*>(QLatin1String(name)); }
 
-  void bring_forward(const char* name) {
-    QDockWidget* d = dock(name);
-    QVERIFY(d);
-    d->show();
-    d->raise();
-    QTRY_VERIFY(d->isVisible());
-  }
+  void bring_forward(const char* name) { QVERIFY(testing::bring_forward(window_.get(), name)); }
 
-  // Saves a picture of a dock into $LOGITSCOPE_INSIDE_SHOTS when set (for looking at, not checked).
-  void picture(const char* name) const {
-    if (!qEnvironmentVariableIsSet("LOGITSCOPE_INSIDE_SHOTS")) return;
-    QTest::qWait(100);  // queued replots
-    dock(name)->grab().save(qEnvironmentVariable("LOGITSCOPE_INSIDE_SHOTS") + QLatin1Char('/') + QLatin1String(name) + ".png");
-  }
+  void picture(const char* name) const { testing::save_dock_picture(window_.get(), name, "LOGITSCOPE_INSIDE_SHOTS"); }
 
   // Waits until the engine answered the newest lens request and the view shows it.
   bool wait_for_lens(std::int64_t pos) {
