@@ -376,6 +376,12 @@ void CudaBackend::forward(BackendState& state_base, std::span<const TokenId> tok
   if (iv && !preview_)
     throw Error("interventions (masked, forced or scaled experts, skipped layers) run on the CPU backend only in this "
                 "version; load the model with --backend cpu to apply them");
+  // Refused before anything runs, so a refusal leaves the state as it was.
+  if (iv)
+    for (const ForcedExperts& forced : iv->forced)
+      if (int(forced.experts.size()) > model_.cfg.num_experts_per_tok)
+        throw Error("--force-experts " + to_text(forced) + ": the CUDA backend forces at most num_experts_per_tok = " +
+                    std::to_string(model_.cfg.num_experts_per_tok) + " experts in a layer (the CPU backend takes more)");
   if (options.lens_last && !preview_)
     throw Error("the logit lens is not available on the CUDA backend in this version; load the model with --backend cpu");
   struct ForgetActive {  // these must not outlive this forward (exceptions too)

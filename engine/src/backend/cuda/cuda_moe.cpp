@@ -186,11 +186,8 @@ void CudaBackend::shared_expert(const DLayer& L, int T, double scale) {
 RouterEdit CudaBackend::router_edit(int layer) const {
   RouterEdit edit;
   if (!active_iv_) return edit;
-  const int E = model_.cfg.n_routed_experts, k = model_.cfg.num_experts_per_tok;
-  if (const ForcedExperts* forced = active_iv_->forced_in(layer)) {
-    if (int(forced->experts.size()) > k)
-      throw Error("--force-experts " + to_text(*forced) + ": the CUDA backend forces at most num_experts_per_tok = " +
-                  std::to_string(k) + " experts in a layer (the CPU backend takes more)");
+  const int E = model_.cfg.n_routed_experts;
+  if (const ForcedExperts* forced = active_iv_->forced_in(layer)) {  // size <= k: checked by forward()
     edit.n_forced = int(forced->experts.size());
     for (int i = 0; i < edit.n_forced; ++i) edit.forced[i] = forced->experts[std::size_t(i)];
   }
