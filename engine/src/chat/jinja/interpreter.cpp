@@ -33,8 +33,9 @@ static void install_globals(Frame& g, const std::function<std::string(const std:
     if (!format || !format->is_string()) throw_type_error("strftime_now() argument must be str");
     return Value(strftime(format->str()));
   });
-  g.vars["namespace"] = Value::function("namespace", [](Interpreter&, CallArgs& a) -> Value {
+  g.vars["namespace"] = Value::function("namespace", [](Interpreter& self, CallArgs& a) -> Value {
     Value ns = Value::namespace_object();
+    self.track_namespace(ns);
     for (const auto& arg : a.args) {
       if (!arg.is_mapping()) throw_type_error("namespace() positional argument must be a mapping");
       for (const auto& [k, v] : arg.dict_data().entries) ns.dict_data().set(k, v);
@@ -75,10 +76,23 @@ std::string Interpreter::render(const Program& program, const std::vector<std::p
   install_globals(*globals, strftime_);
   auto top = child_of(globals);
   for (const auto& [name, value] : context) top->vars[name] = value;
+  // A namespace is the one value a template can change after making it, so every reference cycle
+  // ({% set ns.self = ns %}, or through a list or a bound method) runs through one. Python's
+  // collector frees those; here the namespaces made by this render are emptied when it ends, on
+  // success or error, which breaks every cycle (nothing made in a render outlives it).
+  struct NamespaceReaper {
+    std::vector<Value>& made;
+    ~NamespaceReaper() {
+      for (const Value& ns : made) ns.dict_data().entries.clear();
+      made.clear();
+    }
+  } reaper{namespaces_};
   std::string out;
   exec(program.body, top, out);
   return out;
 }
+
+void Interpreter::track_namespace(const Value& ns) { namespaces_.push_back(ns); }
 
 Interpreter::Flow Interpreter::exec(const Body& body, const FramePtr& frame, std::string& out) {
   for (const auto& s : body) {

@@ -30,6 +30,8 @@ class Interpreter {
   std::string render(const Program& program, const std::vector<std::pair<std::string, Value>>& context);
 
   Value call(const Value& fn, CallArgs& args);
+  // namespace() registers what it makes, so render() can break reference cycles through it.
+  void track_namespace(const Value& ns);
   int line() const { return line_; }
 
  private:
@@ -48,6 +50,7 @@ class Interpreter {
   int line_ = 0;
   int depth_ = 0;  // macro recursion guard
   std::vector<FramePtr> macro_scopes_;  // frames that define macros, kept for the render
+  std::vector<Value> namespaces_;       // every namespace() of the current render
 };
 
 }  // namespace logitscope::jinja
