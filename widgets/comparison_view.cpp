@@ -48,7 +48,6 @@ QTableWidget* compact_table(int columns, const QStringList& headers) {
   table->setSelectionMode(QAbstractItemView::NoSelection);
   table->verticalHeader()->setVisible(false);
   table->verticalHeader()->setDefaultSectionSize(table->fontMetrics().height() + 6);
-  table->horizontalHeader()->setStretchLastSection(true);
   return table;
 }
 
@@ -77,8 +76,13 @@ ComparisonView::ComparisonView(workbench::EventStore* store, Mode mode, QWidget*
   plot_->yAxis->setLabel(tr("KL (nats)"));
   integer_ticks(plot_->xAxis);
   zoom_along_x(plot_);
+  // A small see-through legend: the points it would hide stay readable.
   plot_->legend->setVisible(true);
-  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  QFont legend_font = font();
+  legend_font.setPointSizeF(legend_font.pointSizeF() * 0.85);
+  plot_->legend->setFont(legend_font);
+  plot_->legend->setBrush(QColor(255, 255, 255, 150));
+  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
   marker_ = vertical_line(plot_, QColor(230, 120, 40), Qt::SolidLine);
   intervened_line_ = vertical_line(plot_, QColor(127, 127, 127), Qt::DashLine);
   diverge_line_ = vertical_line(plot_, QColor(142, 68, 173), Qt::DashDotLine);
@@ -105,6 +109,7 @@ ComparisonView::ComparisonView(workbench::EventStore* store, Mode mode, QWidget*
   split->addWidget(right);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
+  split->setSizes({600, 400});  // the plot gets the larger share; the tables scroll
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(2, 2, 2, 2);
   if (mode == Mode::Models) {
@@ -252,6 +257,7 @@ void ComparisonView::render_layers() {
     layers_->setItem(row, kSetChanged, changed_item);
     layers_->setItem(row, kMeanJaccard, new QTableWidgetItem(QString::number(jaccard, 'f', 3)));
   }
+  layers_->resizeColumnsToContents();
 }
 
 void ComparisonView::render_selection() {

@@ -3,9 +3,9 @@
 // on intervention branches (its numbers are compare_models' on the same ids, zero before the
 // intervened forwards and not after), the Compare dock with the demo model loaded a second time
 // (KL 0 and full agreement; side B's interventions; a second model of another vocabulary refused),
-// and File > Export Trace (the files trace_tokens + write_trace, what `logitscope-cli trace` runs,
-// write for the same ids, byte for byte). Every number is checked against the engine's own, computed
-// here by a model loaded apart from the window's.
+// and File > Export Trace (byte for byte the files `logitscope-cli trace --ids` writes for the same
+// ids, and those of trace_tokens + write_trace called here). Every number is checked against the
+// engine's own, computed here by a model loaded apart from the window's.
 #include <QDir>
 #include <QDockWidget>
 #include <QElapsedTimer>
@@ -38,6 +38,7 @@
 #include "model_locator.h"
 #include "prompt_builder.h"
 #include "shown_window.h"
+#include "test_support.h"
 #include "token_format.h"
 
 using namespace logitscope;
@@ -448,6 +449,19 @@ class TestCompareDocks : public QObject {
       bool found = false;
       for (const QLabel* label : window_->statusBar()->findChildren<QLabel*>()) found |= label->text().startsWith(said);
       QVERIFY2(found, qPrintable(said));
+
+      // `logitscope-cli trace` on the same ids, under the same interventions, on as many threads.
+      QStringList id_list;
+      for (TokenId id : ids) id_list << QString::number(id);
+      const QString from_cli = dir.filePath(QStringLiteral("cli"));
+      QStringList args{QStringLiteral("trace"), QStringLiteral("--model"), demo_model_dir(), QStringLiteral("--backend"),
+                       QStringLiteral("cpu"), QStringLiteral("--threads"), QStringLiteral("2"), QStringLiteral("--ids"),
+                       id_list.join(QLatin1Char(',')), QStringLiteral("--top-k"), QStringLiteral("5"),
+                       QStringLiteral("--skip-layer"), QStringLiteral("0"), QStringLiteral("--intervene-from"),
+                       QString::number(absolute(applied).from_position), QStringLiteral("--out"), from_cli};
+      if (internals) args << QStringLiteral("--internals");
+      const logitscope::test::CliResult cli = logitscope::test::run_cli(args);
+      QVERIFY2(cli.exit_code == 0, cli.err.constData());
       TraceOptions options;
       options.top_k = 5;
       options.internals = internals;
@@ -458,11 +472,15 @@ class TestCompareDocks : public QObject {
 
       const QStringList files = QDir(from_engine).entryList(QDir::Files, QDir::Name);
       QCOMPARE(QDir(from_window).entryList(QDir::Files, QDir::Name), files);
+      QCOMPARE(QDir(from_cli).entryList(QDir::Files, QDir::Name), files);
       QVERIFY(files.contains(QStringLiteral("trace.jsonl")) && files.contains(QStringLiteral("meta.json")) &&
               files.contains(QStringLiteral("logprob.npy")) && files.contains(QStringLiteral("routing_experts.npy")));
       QCOMPARE(files.contains(QStringLiteral("router_scores.npy")), internals);
-      for (const QString& name : files)
-        QVERIFY2(file_bytes(QDir(from_window).filePath(name)) == file_bytes(QDir(from_engine).filePath(name)), qPrintable(name));
+      for (const QString& name : files) {
+        const QByteArray window_file = file_bytes(QDir(from_window).filePath(name));
+        QVERIFY2(!window_file.isEmpty() && window_file == file_bytes(QDir(from_engine).filePath(name)), qPrintable(name));
+        QVERIFY2(window_file == file_bytes(QDir(from_cli).filePath(name)), qPrintable(name));
+      }
 
       const QJsonObject meta = QJsonDocument::fromJson(file_bytes(QDir(from_window).filePath(QStringLiteral("meta.json")))).object();
       QCOMPARE(meta.value(QStringLiteral("tokens")).toInteger(), qint64(ids.size()));
