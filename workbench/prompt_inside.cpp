@@ -46,27 +46,59 @@ std::string PromptInside::bytes_at(std::int64_t pos) const {
   return pos >= 0 && pos < std::int64_t(bytes.size()) ? bytes[std::size_t(pos)] : std::string();
 }
 
-std::vector<double> PromptInside::attention_row(int attention, int head, std::int64_t pos) const {
-  const std::vector<float>& weights = internals.attentions[std::size_t(attention)].weights;  // [heads, positions, positions]
-  const std::size_t n = std::size_t(positions());
-  const int heads = internals.attention_heads;
+namespace {
+
+// [pos + 1] the mean over heads [first, last] of attention layer `weights` ([heads, n, n]) at row `pos`.
+std::vector<double> mean_attention_row(const std::vector<float>& weights, std::size_t n, int first, int last, std::int64_t pos) {
   std::vector<double> row(std::size_t(pos + 1), 0.0);  // [pos + 1]
-  const int first = head < 0 ? 0 : head, last = head < 0 ? heads - 1 : head;
   for (int h = first; h <= last; ++h)
     for (std::int64_t k = 0; k <= pos; ++k) row[std::size_t(k)] += double(weights[(std::size_t(h) * n + std::size_t(pos)) * n + std::size_t(k)]);
-  if (head < 0 && heads > 0)
-    for (double& w : row) w /= double(heads);
+  const int count = last - first + 1;
+  if (count > 1)
+    for (double& w : row) w /= double(count);
   return row;
 }
 
-double PromptInside::mamba_dt(int mamba, int head, std::int64_t pos) const {
-  const std::vector<float>& dt = internals.mambas[std::size_t(mamba)].dt;  // [positions, heads]
-  const int heads = internals.mamba_heads;
-  const float* at = dt.data() + std::size_t(pos) * std::size_t(heads);
+// One value of a [positions, heads] Mamba capture, or its mean over heads (head -1).
+double head_value(const std::vector<float>& values, int heads, int head, std::int64_t pos) {
+  const float* at = values.data() + std::size_t(pos) * std::size_t(heads);  // [heads]
   if (head >= 0) return double(at[head]);
   double sum = 0.0;
   for (int h = 0; h < heads; ++h) sum += double(at[h]);
   return heads > 0 ? sum / double(heads) : 0.0;
+}
+
+}  // namespace
+
+std::vector<double> PromptInside::attention_row(int attention, int head, std::int64_t pos) const {
+  const std::vector<float>& weights = internals.attentions[std::size_t(attention)].weights;  // [heads, positions, positions]
+  const int heads = internals.attention_heads;
+  if (head < 0) return mean_attention_row(weights, std::size_t(positions()), 0, heads - 1, pos);
+  return mean_attention_row(weights, std::size_t(positions()), head, head, pos);
+}
+
+int PromptInside::attention_kv_groups() const {
+  const int heads = internals.attention_heads, kv = internals.attention_kv_heads;
+  return kv > 0 && kv <= heads && heads % kv == 0 ? kv : 1;
+}
+
+std::pair<int, int> PromptInside::heads_of_group(int group) const {
+  const int per_group = internals.attention_heads / attention_kv_groups();
+  return {group * per_group, group * per_group + per_group - 1};
+}
+
+std::vector<double> PromptInside::attention_group_row(int attention, int group, std::int64_t pos) const {
+  const std::vector<float>& weights = internals.attentions[std::size_t(attention)].weights;  // [heads, positions, positions]
+  const auto [first, last] = heads_of_group(group);
+  return mean_attention_row(weights, std::size_t(positions()), first, last, pos);
+}
+
+double PromptInside::mamba_dt(int mamba, int head, std::int64_t pos) const {
+  return head_value(internals.mambas[std::size_t(mamba)].dt, internals.mamba_heads, head, pos);  // [positions, heads]
+}
+
+double PromptInside::mamba_state_norm(int mamba, int head, std::int64_t pos) const {
+  return head_value(internals.mambas[std::size_t(mamba)].state_norm, internals.mamba_heads, head, pos);  // [positions, heads]
 }
 
 }  // namespace logitscope::workbench

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "logitscope/inspect.h"
@@ -51,8 +52,14 @@ struct PromptInside {
   // [pos + 1] the attention weights of position `pos` over itself and every earlier position, in
   // attention layer `attention` (index among the captured attention layers); head -1: the mean over heads.
   std::vector<double> attention_row(int attention, int head, std::int64_t pos) const;
+  // The same, averaged over the heads of KV group `group` (heads that read the same keys and values).
+  std::vector<double> attention_group_row(int attention, int group, std::int64_t pos) const;
+  int attention_kv_groups() const;   // groups of heads sharing KV (1 when the capture does not say)
+  std::pair<int, int> heads_of_group(int group) const;  // [first, last] head of KV group `group`
   // dt of Mamba layer `mamba` (index among the Mamba layers) at `pos`; head -1: the mean over heads.
   double mamba_dt(int mamba, int head, std::int64_t pos) const;
+  // L2 norm of that layer's SSM state after the token at `pos`; head -1: the mean over heads.
+  double mamba_state_norm(int mamba, int head, std::int64_t pos) const;
 };
 
 }  // namespace logitscope::workbench

@@ -29,7 +29,6 @@ int run_inspect(const std::vector<std::string>& words) {
   options.load_tokenizer = false;
   options.max_context = std::max<std::int64_t>(options.max_context, std::int64_t(ids.size()));
   auto model = Model::load(options);
-  const ModelConfig& c = model->config();
   const PromptInternals in = inspect_prompt(*model, ids);
   const std::int64_t T = in.positions;
 
@@ -54,7 +53,7 @@ int run_inspect(const std::vector<std::string>& words) {
     mambas.push_back({{"layer", m.layer}, {"dt", dt}, {"state_norm", norm}});
   }
   nlohmann::json attentions = nlohmann::json::array();
-  const int heads = in.attention_heads, group = c.num_key_value_heads > 0 ? heads / c.num_key_value_heads : 1;
+  const int heads = in.attention_heads, group = in.attention_kv_heads > 0 ? heads / in.attention_kv_heads : 1;
   for (const AttentionInternals& a : in.attentions) {
     nlohmann::json per_head = nlohmann::json::array(), per_group = nlohmann::json::array();
     std::vector<float> mean(std::size_t(pos + 1), 0.0f);

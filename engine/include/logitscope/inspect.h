@@ -33,6 +33,9 @@ struct AttentionInternals {
 struct PromptInternals {
   std::int64_t positions = 0;
   int experts = 0, mamba_heads = 0, attention_heads = 0;
+  // Heads share keys and values in attention_kv_heads groups: head h reads KV group
+  // h / (attention_heads / attention_kv_heads), as transformers' repeat_kv lays them out.
+  int attention_kv_heads = 0;
   std::vector<RouterInternals> routers;
   std::vector<MambaInternals> mambas;
   std::vector<AttentionInternals> attentions;

@@ -33,13 +33,6 @@ void predict(Trace& tr, std::size_t t, const float* row, std::int64_t V) {
 
 nlohmann::json finite_or_null(float x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
 
-std::vector<int> layers_of(const ModelConfig& c, LayerKind kind) {
-  std::vector<int> out;
-  for (std::size_t l = 0; l < c.layers.size(); ++l)
-    if (c.layers[l] == kind) out.push_back(int(l));
-  return out;
-}
-
 }  // namespace
 
 Trace trace_tokens(const Model& model, std::span<const TokenId> ids, const TraceOptions& options, std::stop_token stop) {

@@ -230,26 +230,56 @@ class TestInsideDocks : public QObject {
         QVERIFY(std::abs(total - 1.0) < 1e-4);  // a softmax over the earlier tokens
       }
     }
+    // KV groups: heads h with h / (heads / kv_heads) == g read the same keys and values.
+    const int kv_heads = expected.attention_kv_heads;
+    QVERIFY2(kv_heads > 1 && kv_heads < heads, "the demo model shares KV between heads");
+    QCOMPARE(view->inside().attention_kv_groups(), kv_heads);
+    const int per_group = heads / kv_heads;
+    for (int a = 0; a < int(expected.attentions.size()); ++a) {
+      const std::vector<float>& weights = expected.attentions[std::size_t(a)].weights;  // [heads, positions, positions]
+      for (int g = 0; g < kv_heads; ++g) {
+        view->set_attention_group(a, g);
+        const std::vector<double> shown = view->attention_values();
+        QCOMPARE(std::int64_t(shown.size()), pos + 1);
+        for (std::int64_t k = 0; k <= pos; ++k) {
+          double want = 0.0;
+          for (int h = g * per_group; h < (g + 1) * per_group; ++h)
+            want += double(weights[(std::size_t(h) * n + std::size_t(pos)) * n + std::size_t(k)]);
+          want /= double(per_group);
+          QVERIFY(std::abs(shown[std::size_t(k)] - want) < 1e-6);
+        }
+        QVERIFY2(view->caption_text().contains(QStringLiteral("KV group %1").arg(g)), qPrintable(view->caption_text()));
+      }
+    }
     const std::string first = model_->tokenizer()->token_bytes(ids_[0]);
     QVERIFY2(view->attention_readout(0).contains(widgets::visible_token(first, ids_[0])), qPrintable(view->attention_readout(0)));
 
     const int mamba_heads = expected.mamba_heads;
-    for (int head : {-1, 1}) {
-      view->set_dt_head(head);
-      for (int m = 0; m < int(expected.mambas.size()); ++m) {
-        const std::vector<float>& dt = expected.mambas[std::size_t(m)].dt;  // [positions, heads]
-        for (std::size_t p = 0; p < n; ++p) {
-          double want = 0.0;
-          if (head >= 0) want = double(dt[p * std::size_t(mamba_heads) + std::size_t(head)]);
-          else {
-            for (int h = 0; h < mamba_heads; ++h) want += double(dt[p * std::size_t(mamba_heads) + std::size_t(h)]);
-            want /= double(mamba_heads);
+    using Quantity = widgets::AttentionMambaView::MambaQuantity;
+    for (Quantity quantity : {Quantity::TimeStep, Quantity::StateNorm}) {
+      view->set_mamba_quantity(quantity);
+      for (int head : {-1, 1}) {
+        view->set_dt_head(head);
+        for (int m = 0; m < int(expected.mambas.size()); ++m) {
+          const MambaInternals& mamba = expected.mambas[std::size_t(m)];
+          const std::vector<float>& values = quantity == Quantity::StateNorm ? mamba.state_norm : mamba.dt;  // [positions, heads]
+          for (std::size_t p = 0; p < n; ++p) {
+            double want = 0.0;
+            if (head >= 0) want = double(values[p * std::size_t(mamba_heads) + std::size_t(head)]);
+            else {
+              for (int h = 0; h < mamba_heads; ++h) want += double(values[p * std::size_t(mamba_heads) + std::size_t(h)]);
+              want /= double(mamba_heads);
+            }
+            QVERIFY(std::abs(view->mamba_cell(std::int64_t(p), m) - want) < 1e-5 * std::max(1.0, std::abs(want)));
           }
-          QVERIFY(std::abs(view->dt_cell(std::int64_t(p), m) - want) < 1e-6);
         }
       }
+      const QString readout = view->mamba_readout(pos, 0);
+      QVERIFY2(readout.contains(quantity == Quantity::StateNorm ? QStringLiteral("state norm ") : QStringLiteral("dt ")), qPrintable(readout));
     }
-    QVERIFY(view->dt_readout(pos, 0).contains(QStringLiteral("dt ")));
+    // The state norm is not the time step: the two maps differ somewhere.
+    QVERIFY(expected.mambas.front().state_norm != expected.mambas.front().dt);
+    view->set_mamba_quantity(Quantity::TimeStep);
     view->set_attention(0, -1);
     view->set_dt_head(-1);
     picture("insideDock");

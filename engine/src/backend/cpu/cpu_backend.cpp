@@ -127,6 +127,7 @@ class CpuBackend : public Backend {
       internals.experts = c.n_routed_experts;
       internals.mamba_heads = c.mamba_num_heads;
       internals.attention_heads = c.num_attention_heads;
+      internals.attention_kv_heads = c.num_key_value_heads;
     }
 
     // Rows >= first_intervened carry the interventions; a skipped layer runs its mixer on the rows
