@@ -54,6 +54,10 @@ SurpriseView::SurpriseView(QWidget* parent) : QWidget(parent) {
   view_->setOpenExternalLinks(false);
   detail_ = new QLabel(tr("Click a token to see the model's alternatives there."));
   detail_->setWordWrap(true);
+  look_inside_ = new QPushButton(tr("Look inside"));
+  look_inside_->setObjectName(QStringLiteral("lookInside"));
+  look_inside_->setToolTip(tr("The Lens, Router and Attention/Mamba docks at the selected token"));
+  look_inside_->setEnabled(false);
   table_ = new QTableWidget(0, 3);
   table_->setHorizontalHeaderLabels({tr("Token"), tr("Probability"), tr("Log-prob")});
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
@@ -68,7 +72,10 @@ SurpriseView::SurpriseView(QWidget* parent) : QWidget(parent) {
   auto* bottom = new QWidget;
   auto* bottom_layout = new QVBoxLayout(bottom);
   bottom_layout->setContentsMargins(0, 0, 0, 0);
-  bottom_layout->addWidget(detail_);
+  auto* detail_row = new QHBoxLayout;
+  detail_row->addWidget(detail_, 1);
+  detail_row->addWidget(look_inside_);
+  bottom_layout->addLayout(detail_row);
   bottom_layout->addWidget(table_);
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(top);
@@ -86,6 +93,9 @@ SurpriseView::SurpriseView(QWidget* parent) : QWidget(parent) {
   });
   connect(score_conversation_, &QPushButton::clicked, this, [this] { emit score_conversation_requested(); });
   connect(open_, &QPushButton::clicked, this, [this] { open_file(); });
+  connect(look_inside_, &QPushButton::clicked, this, [this] {
+    if (selected_ >= 1) emit look_inside_requested();
+  });
   connect(view_, &QTextBrowser::anchorClicked, this, [this](const QUrl& url) {
     const QString fragment = url.fragment();
     if (fragment.startsWith(QLatin1Char('t'))) select_token(fragment.mid(1).toInt());
@@ -122,6 +132,7 @@ void SurpriseView::show_result(workbench::ScoredText text) {
   summary_->setText(summary_text());
   render();
   table_->setRowCount(0);
+  look_inside_->setEnabled(false);
   detail_->setText(tr("Click a token to see the model's alternatives there."));
 }
 
@@ -195,6 +206,8 @@ void SurpriseView::select_token(int index) {
     table_->setItem(r, 2, new QTableWidgetItem(QString::number(double(e.logprob), 'f', 3)));
   }
   render();
+  look_inside_->setEnabled(true);
+  emit token_selected(index);
 }
 
 void SurpriseView::set_input_text(const QString& text) { input_->setPlainText(text); }

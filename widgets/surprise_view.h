@@ -2,7 +2,8 @@
 // The surprise of any text: paste or open a text (or take the conversation through the chat
 // template), and every token is shown coloured by its probability under the model, with the total
 // and mean negative log-likelihood and the perplexity; a click on a token lists the model's top
-// alternatives at that position. The scores come from the engine worker (evaluate_text) as a
+// alternatives at that position and hands the token to the Lens, Router and Attention/Mamba docks
+// ("Look inside" brings the Lens forward). The scores come from the engine worker (evaluate_text) as a
 // workbench::ScoredText; the view never calls the engine.
 #pragma once
 
@@ -46,6 +47,9 @@ class SurpriseView : public QWidget {
  signals:
   void score_text_requested(const QString& text);
   void score_conversation_requested();
+  // Token `index` of result() (>= 1) was selected: the inside docks should read the text there.
+  void token_selected(int index);
+  void look_inside_requested();  // the "Look inside" button: bring a dock that shows the token forward
 
  private:
   void open_file();
@@ -56,6 +60,7 @@ class SurpriseView : public QWidget {
   QPushButton* score_text_;
   QPushButton* score_conversation_;
   QPushButton* open_;
+  QPushButton* look_inside_;
   QLabel* summary_;
   QTextBrowser* view_;
   QLabel* detail_;

@@ -161,6 +161,9 @@ struct ConversationIds {
   std::vector<PromptTurn> turns;
   bool enable_thinking = false;
   std::vector<TokenId> reply;
+  // A text's own ids (a token picked in the Surprise dock), read as they are: no chat template, no
+  // reply; when set, turns and reply are empty and "reply token i" is the text's token i.
+  std::vector<TokenId> text;
   // The reply branch's interventions (from_position counts reply tokens): the lens reads the model
   // the branch was generated with. The Router and Attention/Mamba docks show the plain model.
   Interventions interventions;

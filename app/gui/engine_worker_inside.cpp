@@ -23,6 +23,14 @@ bool superseded(std::uint64_t id, const std::shared_ptr<const std::atomic<std::u
 
 std::vector<TokenId> EngineWorker::conversation_ids(const ConversationIds& conversation, std::int64_t* prompt_length) const {
   if (!model_) throw Error("no model is loaded");
+  if (!conversation.text.empty()) {
+    // A scored text: its own ids; its token i plays the part of reply token i.
+    if (std::int64_t(conversation.text.size()) > model_->max_context())
+      throw Error("the text has " + std::to_string(conversation.text.size()) + " tokens, more than the context of " +
+                  std::to_string(model_->max_context()));
+    *prompt_length = 0;
+    return conversation.text;
+  }
   // An empty conversation would still render to a few template tokens: nothing of the user's to read.
   if (conversation.turns.empty() && conversation.reply.empty()) throw Error("the conversation is empty: write a message first");
   std::vector<TokenId> ids = build_prompt(*model_, conversation.turns, conversation.enable_thinking).ids;

@@ -5,6 +5,8 @@
 #include <QDockWidget>
 #include <QIODevice>
 
+#include <algorithm>
+
 #include "conversation_driver.h"
 #include "engine_controller.h"
 #include "event_store.h"
@@ -24,6 +26,8 @@ QByteArray conversation_fingerprint(const ConversationIds& conversation) {
   }
   stream << quint64(conversation.reply.size());
   for (TokenId id : conversation.reply) stream << qint32(id);
+  stream << quint64(conversation.text.size());
+  for (TokenId id : conversation.text) stream << qint32(id);
   stream << QByteArray::fromStdString(describe(conversation.interventions));
   return out;
 }
@@ -41,6 +45,7 @@ InsideDriver::InsideDriver(EngineController* engine, ConversationDriver* convers
   connect(&timer_, &QTimer::timeout, this, &InsideDriver::refresh);
   connect(store_, &workbench::EventStore::changed, this, &InsideDriver::schedule);
   connect(store_, &workbench::EventStore::selection_changed, this, [this] {
+    on_text_ = false;  // a token picked in the conversation: the docks read the conversation again
     router_->set_reply_index(reply_index());  // the whole conversation is there already
     inside_->set_reply_index(reply_index());
     schedule();
@@ -87,7 +92,18 @@ void InsideDriver::schedule() {
   if (available_ && !timer_.isActive()) timer_.start();
 }
 
+void InsideDriver::inspect_text(std::vector<TokenId> ids, int index) {
+  if (ids.empty()) return;
+  on_text_ = true;
+  text_ids_ = std::move(ids);
+  text_index_ = std::clamp(index, 1, int(text_ids_.size()) - 1);
+  router_->set_reply_index(text_index_);  // the docks move now when they already hold this text
+  inside_->set_reply_index(text_index_);
+  schedule();
+}
+
 int InsideDriver::reply_index() const {
+  if (on_text_) return text_index_;
   const int selected = store_->selected();
   return selected >= 0 && selected < int(store_->size()) ? selected : -1;
 }
@@ -117,7 +133,9 @@ void InsideDriver::refresh() {
   const bool router_shown = router_dock_->isVisible();
   const bool attention_shown = inside_dock_->isVisible();
   if (!lens_shown && !router_shown && !attention_shown) return;  // nothing on screen: nothing computed
-  const ConversationIds conversation = inspected_conversation(*conversation_, *store_);
+  ConversationIds conversation;
+  if (on_text_) conversation.text = text_ids_;
+  else conversation = inspected_conversation(*conversation_, *store_);
   const QByteArray asked = conversation_fingerprint(conversation);
   const int index = reply_index();
   if (lens_shown) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Feeds the "see inside" docks (Lens, Router, Attention/Mamba) from the engine: when the conversation or its selected
-// token changes, asks the engine worker for what a visible dock draws (never for a hidden one), after
+// token changes (or a token of a scored text is picked in the Surprise dock), asks the engine worker for what a visible dock draws (never for a hidden one), after
 // a short coalescing delay and only when the question changed; the controller lets a newer request
 // supersede a queued one. Answers and errors (a backend that cannot capture, a remote server) go to
 // the views. Lives on the GUI thread; the computation runs on the engine thread.
@@ -11,6 +11,7 @@
 #include <QTimer>
 
 #include <cstdint>
+#include <vector>
 
 #include "engine_types.h"
 
@@ -47,6 +48,11 @@ class InsideDriver : public QObject {
 
   // A local model is loaded (true), or there is none / a remote server (false, with the reason).
   void set_available(bool available, const QString& why = {});
+  // The docks read a scored text (a token picked in the Surprise dock) at its token `index`: the
+  // forward that read ids[index - 1] and scored ids[index]. Until a token of the conversation is
+  // selected again.
+  void inspect_text(std::vector<TokenId> ids, int index);
+  bool reads_text() const { return on_text_; }
   // Asks now for what the visible docks need (tests; normally after the coalescing delay).
   void refresh();
   // The newest request of each kind (0: none yet), for tests that wait for its answer.
@@ -70,6 +76,9 @@ class InsideDriver : public QObject {
   bool available_ = false;
   std::uint64_t lens_request_ = 0;
   std::uint64_t inside_request_ = 0;
+  bool on_text_ = false;
+  std::vector<TokenId> text_ids_;  // [tokens] the scored text the docks read while on_text_
+  int text_index_ = -1;
   QByteArray lens_asked_;    // the question behind the newest lens request (conversation and index)
   QByteArray inside_asked_;  // the conversation behind the newest inside request (and whether with attention)
 };

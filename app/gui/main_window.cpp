@@ -384,6 +384,17 @@ void MainWindow::wire_surprise() {
   connect(engine_, &EngineController::evaluated, this, [this](const EvaluateResult& result) {
     if (result.request == surprise_request_) surprise_->show_result(result.text);
   });
+  // A token picked in a scored text: the Lens, Router and Attention/Mamba docks read the text there
+  // (until a token of the conversation is selected); Look inside brings one of them forward.
+  connect(surprise_, &widgets::SurpriseView::token_selected, this,
+          [this](int index) { inside_->inspect_text(surprise_->result().ids, index); });
+  connect(surprise_, &widgets::SurpriseView::look_inside_requested, this, [this] {
+    for (const char* name : {"lensDock", "routerDock", "insideDock"})
+      if (findChild<QDockWidget*>(QLatin1String(name))->isVisible()) return;
+    QDockWidget* lens = findChild<QDockWidget*>(QStringLiteral("lensDock"));
+    lens->show();
+    lens->raise();
+  });
   connect(engine_, &EngineController::evaluate_failed, this, [this](quint64 request, const QString& message) {
     if (request == surprise_request_) surprise_->show_error(message);
   });

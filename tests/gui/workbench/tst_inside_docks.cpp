@@ -3,10 +3,12 @@
 // shows logit_lens at the forward that chose the selected reply token (or at the last position),
 // the Router dock shows inspect_prompt's router scores, choices, margins and expert load over the
 // conversation, the Attention/Mamba dock its attention weights and Mamba time steps; a hidden dock
-// asks the engine for nothing; an error from the engine worker is shown in the dock.
+// asks the engine for nothing; a token picked in the Surprise dock moves them to that text; an error
+// from the engine worker is shown in the dock.
 // Every number is checked against the engine's own, computed here on the same ids by a model loaded
 // apart from the window's.
 #include <QComboBox>
+#include <QPushButton>
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QSignalSpy>
@@ -32,6 +34,7 @@
 #include "prompt_builder.h"
 #include "router_view.h"
 #include "settings_panel.h"
+#include "surprise_view.h"
 #include "shown_window.h"
 #include "token_format.h"
 
@@ -299,6 +302,65 @@ class TestInsideDocks : public QObject {
     // Shown again, the lens follows the selection made while it was hidden.
     bring_forward("lensDock");
     QVERIFY(wait_for_lens(prompt_length_));
+  }
+
+  // A token picked in the Surprise dock moves the Lens, Router and Attention/Mamba docks to that
+  // text at that token (the forward that read the token before it); a token selected in the
+  // conversation moves them back. Look inside brings the Lens forward when none of them is shown.
+  void a_token_picked_in_the_surprise_dock_drives_the_inside_docks() {
+    const QString text = QStringLiteral("Serendipity means finding something good without looking for it.");
+    widgets::SurpriseView* surprise = window_->surprise();
+    bring_forward("surpriseDock");
+    QSignalSpy evaluated(window_->engine(), &EngineController::evaluated);
+    surprise->set_input_text(text);
+    emit surprise->score_text_requested(text);
+    QTRY_VERIFY_WITH_TIMEOUT(evaluated.count() == 1, 60000);
+    const std::vector<TokenId> text_ids = surprise->result().ids;
+    QVERIFY(text_ids.size() > 6);
+    QVERIFY(text_ids != ids_);
+
+    const int index = 5;  // the text's token 5, scored by the forward at position 4
+    QSignalSpy picked(surprise, &widgets::SurpriseView::token_selected);
+    surprise->select_token(index);
+    QCOMPARE(picked.count(), 1);
+    QVERIFY(window_->inside()->reads_text());
+    for (const char* name : {"lensDock", "routerDock", "insideDock"}) dock(name)->hide();  // none on screen
+    auto* look_inside = surprise->findChild<QPushButton*>(QStringLiteral("lookInside"));
+    QVERIFY(look_inside && look_inside->isEnabled());
+    QTest::mouseClick(look_inside, Qt::LeftButton);
+    QVERIFY(dock("lensDock")->isVisible());
+    QVERIFY2(wait_for_lens(index - 1), qPrintable(window_->lens()->header_text()));
+    const workbench::LensCapture& shown = window_->lens()->capture();
+    QCOMPARE(shown.input, text_ids[std::size_t(index - 1)]);
+    QCOMPARE(shown.chosen, text_ids[std::size_t(index)]);
+    const std::vector<LayerLens> expected = logit_lens(*model_, text_ids, index - 1, 10);
+    QCOMPARE(shown.layers.size(), expected.size());
+    for (std::size_t layer = 0; layer < expected.size(); ++layer) {
+      QCOMPARE(shown.layers[layer].top_k.front().id, expected[layer].top_k.front().id);
+      QVERIFY(std::abs(shown.layers[layer].kl_to_final - expected[layer].kl_to_final) < 1e-4);
+    }
+    // The lens's own output distribution is the one the Surprise dock scored the token with.
+    const workbench::ScoredToken& scored = surprise->result().scored[std::size_t(index - 1)];
+    QCOMPARE(shown.layers.back().top_k.front().id, scored.top_k.front().id);
+
+    bring_forward("routerDock");
+    widgets::RouterView* router = window_->router();
+    QTRY_VERIFY_WITH_TIMEOUT(router->inside().ids == text_ids, 60000);
+    QCOMPARE(router->inside().prompt_length, std::int64_t(0));
+    const PromptInternals internals = inspect_prompt(*model_, text_ids);
+    QCOMPARE(router->inside().positions(), internals.positions);
+    const float* scores = router->inside().scores(index - 1, 0);  // [experts]
+    for (int e = 0; e < internals.experts; ++e)
+      QVERIFY(std::abs(scores[e] - internals.routers[0].scores[std::size_t(index - 1) * std::size_t(internals.experts) + std::size_t(e)]) < 1e-6f);
+    bring_forward("insideDock");
+    QTRY_VERIFY_WITH_TIMEOUT(window_->attention_mamba()->inside().ids == text_ids, 60000);
+    QTRY_COMPARE(window_->attention_mamba()->shown_position(), std::int64_t(index - 1));
+
+    // Back to the conversation: a token selected there.
+    window_->store()->select(2);
+    QVERIFY(!window_->inside()->reads_text());
+    QTRY_VERIFY_WITH_TIMEOUT(window_->attention_mamba()->inside().ids == ids_, 60000);
+    QTRY_COMPARE(window_->attention_mamba()->shown_position(), prompt_length_ + 1);
   }
 
   // The worker's refusal travels the path a backend's (the CUDA backend's "not available yet") does:
