@@ -200,6 +200,7 @@ QString AttentionMambaView::token_label(std::int64_t pos) const {
 QString AttentionMambaView::caption_text() const {
   if (pos_ < 0) return caption_->text();
   if (inside_.internals.attentions.empty()) return tr("Position %1 (%2): this capture has no attention weights").arg(pos_).arg(token_label(pos_));
+  if (!inside_.has_attention_row(pos_)) return tr("Position %1 (%2): reading its attention weights…").arg(pos_).arg(token_label(pos_));
   return tr("Position %1 (%2) attends over %3 tokens in layer %4 (%5)")
       .arg(pos_).arg(token_label(pos_)).arg(pos_ + 1)
       .arg(inside_.internals.attentions[std::size_t(attention_)].layer)
@@ -221,7 +222,7 @@ std::vector<double> AttentionMambaView::shown_row() const {
 
 void AttentionMambaView::render_attention() {
   QVector<double> keys, values;
-  if (pos_ >= 0 && !inside_.internals.attentions.empty()) {
+  if (pos_ >= 0 && inside_.has_attention_row(pos_)) {
     const std::vector<double> row = shown_row();  // [pos + 1]
     for (std::size_t k = 0; k < row.size(); ++k) {
       keys << double(k);
@@ -290,7 +291,7 @@ double AttentionMambaView::mamba_cell(std::int64_t pos, int mamba) const {
 }
 
 QString AttentionMambaView::attention_readout(std::int64_t key) const {
-  if (pos_ < 0 || key < 0 || key > pos_ || inside_.internals.attentions.empty()) return tr("Hover a bar or a cell");
+  if (pos_ < 0 || key < 0 || key > pos_ || !inside_.has_attention_row(pos_)) return tr("Hover a bar or a cell");
   const double weight = shown_row()[std::size_t(key)];
   return tr("position %1 (%2) attends to position %3 (%4) with weight %5")
       .arg(pos_).arg(token_label(pos_)).arg(key).arg(token_label(key)).arg(weight, 0, 'f', 4);

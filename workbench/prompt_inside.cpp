@@ -35,11 +35,15 @@ std::vector<int> PromptInside::never_chosen(int moe) const {
   return out;
 }
 
-std::int64_t PromptInside::position_for_reply_index(int index) const {
-  const std::int64_t last = positions() - 1;
+std::int64_t reply_position(std::int64_t prompt_length, std::int64_t positions, int index) {
+  const std::int64_t last = positions - 1;
   if (index < 0) return last;
   const std::int64_t pos = prompt_length + index - 1;
   return pos >= 0 && pos <= last ? pos : last;
+}
+
+std::int64_t PromptInside::position_for_reply_index(int index) const {
+  return reply_position(prompt_length, positions(), index);
 }
 
 std::string PromptInside::bytes_at(std::int64_t pos) const {
@@ -48,11 +52,15 @@ std::string PromptInside::bytes_at(std::int64_t pos) const {
 
 namespace {
 
-// [pos + 1] the mean over heads [first, last] of attention layer `weights` ([heads, n, n]) at row `pos`.
-std::vector<double> mean_attention_row(const std::vector<float>& weights, std::size_t n, int first, int last, std::int64_t pos) {
+// [pos + 1] the mean over heads [first, last] of `attention` at query row `pos`; empty when the
+// capture did not keep that row.
+std::vector<double> mean_attention_row(const AttentionInternals& attention, std::int64_t n, int first, int last, std::int64_t pos) {
+  if (!attention.row(first, pos, n)) return {};
   std::vector<double> row(std::size_t(pos + 1), 0.0);  // [pos + 1]
-  for (int h = first; h <= last; ++h)
-    for (std::int64_t k = 0; k <= pos; ++k) row[std::size_t(k)] += double(weights[(std::size_t(h) * n + std::size_t(pos)) * n + std::size_t(k)]);
+  for (int h = first; h <= last; ++h) {
+    const float* weights = attention.row(h, pos, n);  // [n]
+    for (std::int64_t k = 0; k <= pos; ++k) row[std::size_t(k)] += double(weights[k]);
+  }
   const int count = last - first + 1;
   if (count > 1)
     for (double& w : row) w /= double(count);
@@ -71,10 +79,13 @@ double head_value(const std::vector<float>& values, int heads, int head, std::in
 }  // namespace
 
 std::vector<double> PromptInside::attention_row(int attention, int head, std::int64_t pos) const {
-  const std::vector<float>& weights = internals.attentions[std::size_t(attention)].weights;  // [heads, positions, positions]
-  const int heads = internals.attention_heads;
-  if (head < 0) return mean_attention_row(weights, std::size_t(positions()), 0, heads - 1, pos);
-  return mean_attention_row(weights, std::size_t(positions()), head, head, pos);
+  const AttentionInternals& layer = internals.attentions[std::size_t(attention)];
+  if (head < 0) return mean_attention_row(layer, positions(), 0, internals.attention_heads - 1, pos);
+  return mean_attention_row(layer, positions(), head, head, pos);
+}
+
+bool PromptInside::has_attention_row(std::int64_t pos) const {
+  return !internals.attentions.empty() && internals.attentions.front().row(0, pos, positions()) != nullptr;
 }
 
 int PromptInside::attention_kv_groups() const {
@@ -88,9 +99,8 @@ std::pair<int, int> PromptInside::heads_of_group(int group) const {
 }
 
 std::vector<double> PromptInside::attention_group_row(int attention, int group, std::int64_t pos) const {
-  const std::vector<float>& weights = internals.attentions[std::size_t(attention)].weights;  // [heads, positions, positions]
   const auto [first, last] = heads_of_group(group);
-  return mean_attention_row(weights, std::size_t(positions()), first, last, pos);
+  return mean_attention_row(internals.attentions[std::size_t(attention)], positions(), first, last, pos);
 }
 
 double PromptInside::mamba_dt(int mamba, int head, std::int64_t pos) const {

@@ -3,7 +3,7 @@
 // Router dock reads it: every MoE router's scores at every position, the choices with their margins,
 // the router entropies, and the tokens for the axes. Plain data the engine worker fills; the view
 // only reads it. Attention weights grow with positions squared, so the worker keeps them only for a
-// view that draws them.
+// view that draws them, and for a long conversation only the selected row.
 #pragma once
 
 #include <cmath>
@@ -15,6 +15,10 @@
 #include "logitscope/inspect.h"
 
 namespace logitscope::workbench {
+
+// The position whose forward produced reply token `index` of ids [positions] whose reply starts at
+// prompt_length (it read ids[pos] and chose ids[pos + 1]); index < 0 or past the reply: the last position.
+std::int64_t reply_position(std::int64_t prompt_length, std::int64_t positions, int index);
 
 struct PromptInside {
   std::vector<TokenId> ids;          // [positions] the prompt, then the reply's tokens
@@ -50,10 +54,12 @@ struct PromptInside {
   std::string bytes_at(std::int64_t pos) const;
 
   // [pos + 1] the attention weights of position `pos` over itself and every earlier position, in
-  // attention layer `attention` (index among the captured attention layers); head -1: the mean over heads.
+  // attention layer `attention` (index among the captured attention layers); head -1: the mean over
+  // heads. Empty when the capture kept other rows only (a long conversation keeps the selected one).
   std::vector<double> attention_row(int attention, int head, std::int64_t pos) const;
   // The same, averaged over the heads of KV group `group` (heads that read the same keys and values).
   std::vector<double> attention_group_row(int attention, int group, std::int64_t pos) const;
+  bool has_attention_row(std::int64_t pos) const;  // the capture kept query row `pos`
   int attention_kv_groups() const;   // groups of heads sharing KV (1 when the capture does not say)
   std::pair<int, int> heads_of_group(int group) const;  // [first, last] head of KV group `group`
   // dt of Mamba layer `mamba` (index among the Mamba layers) at `pos`; head -1: the mean over heads.

@@ -29,7 +29,9 @@ int run_inspect(const std::vector<std::string>& words) {
   options.load_tokenizer = false;
   options.max_context = std::max<std::int64_t>(options.max_context, std::int64_t(ids.size()));
   auto model = Model::load(options);
-  const PromptInternals in = inspect_prompt(*model, ids);
+  InspectOptions inspect;
+  inspect.attention_rows = {pos};  // only the row printed: a long prompt's full maps would not fit
+  const PromptInternals in = inspect_prompt(*model, ids, inspect);
   const std::int64_t T = in.positions;
 
   nlohmann::json routers = nlohmann::json::array();
@@ -59,7 +61,8 @@ int run_inspect(const std::vector<std::string>& words) {
     std::vector<float> mean(std::size_t(pos + 1), 0.0f);
     std::vector<std::vector<float>> groups(std::size_t(heads / std::max(group, 1)), std::vector<float>(std::size_t(pos + 1), 0.0f));
     for (int h = 0; h < heads; ++h) {
-      std::vector<float> w(a.weights.begin() + (std::int64_t(h) * T + pos) * T, a.weights.begin() + (std::int64_t(h) * T + pos) * T + pos + 1);
+      const float* at = a.row(h, pos, T);  // [T]
+      std::vector<float> w(at, at + pos + 1);
       for (std::int64_t s = 0; s <= pos; ++s) {
         mean[std::size_t(s)] += w[std::size_t(s)] / float(heads);
         groups[std::size_t(h / group)][std::size_t(s)] += w[std::size_t(s)] / float(group);

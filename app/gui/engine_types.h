@@ -186,11 +186,19 @@ struct LensResult {
   workbench::LensCapture lens;
 };
 
+// The most a capture keeps of every attention row (all layers, all heads) before it keeps only the
+// selected row: a conversation of a few hundred tokens at the real model's shape.
+inline constexpr std::int64_t kFullAttentionBytes = std::int64_t(64) << 20;
+
 // The internals of the whole conversation (the Router dock); superseded like LensRequest.
 struct InsideRequest {
   std::uint64_t id = 0;
   ConversationIds conversation;
-  bool keep_attention = false;  // [heads, positions, positions] per attention layer: kept only for a view that draws it
+  // Attention weights ([heads, positions, positions] per layer) only for a view that draws them; past
+  // full_attention_bytes only the row of the forward that chose reply token `reply_index` (-1: the last).
+  bool keep_attention = false;
+  int reply_index = -1;
+  std::int64_t full_attention_bytes = kFullAttentionBytes;
   std::shared_ptr<const std::atomic<std::uint64_t>> newest;
 };
 

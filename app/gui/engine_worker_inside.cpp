@@ -50,8 +50,7 @@ void EngineWorker::lens(const LensRequest& request) {
     const std::vector<TokenId> ids = conversation_ids(request.conversation, &prompt_length);
     const std::int64_t last = std::int64_t(ids.size()) - 1;
     // Reply token i was chosen by the forward that read the token before it.
-    std::int64_t pos = request.reply_index >= 0 ? prompt_length + request.reply_index - 1 : last;
-    if (pos < 0 || pos > last) pos = last;
+    const std::int64_t pos = workbench::reply_position(prompt_length, last + 1, request.reply_index);
     workbench::LensCapture out;
     out.pos = pos;
     out.input = ids[std::size_t(pos)];
@@ -84,8 +83,14 @@ void EngineWorker::inside(const InsideRequest& request) {
     out.ids = conversation_ids(request.conversation, &out.prompt_length);
     out.experts_per_tok = model_->config().num_experts_per_tok;
     const auto started = std::chrono::steady_clock::now();
-    out.internals = inspect_prompt(*model_, out.ids);
-    if (!request.keep_attention) out.internals.attentions.clear();
+    InspectOptions inspect;
+    inspect.attention = request.keep_attention;
+    const ModelConfig& c = model_->config();
+    const std::int64_t n = std::int64_t(out.ids.size());
+    const std::int64_t all_rows_bytes = std::int64_t(sizeof(float)) * c.num_attention_heads * n * n * c.count(LayerKind::Attention);
+    if (request.keep_attention && all_rows_bytes > request.full_attention_bytes)
+      inspect.attention_rows = {workbench::reply_position(out.prompt_length, n, request.reply_index)};
+    out.internals = inspect_prompt(*model_, out.ids, inspect);
     const int moe_layers = int(out.internals.routers.size());
     out.entropy.resize(std::size_t(out.positions()) * std::size_t(moe_layers));
     for (std::int64_t pos = 0; pos < out.positions(); ++pos)

@@ -55,17 +55,31 @@ InsideDriver::InsideDriver(EngineController* engine, ConversationDriver* convers
       if (visible) schedule();
     });
   connect(engine_, &EngineController::lens_ready, this, [this](const LensResult& result) {
-    if (result.request == lens_request_) lens_->show_lens(result.lens);
+    if (result.request != lens_request_) return;
+    lens_answered_ = result.request;
+    lens_->show_lens(result.lens);
   });
   connect(engine_, &EngineController::inside_ready, this, [this](const InsideResult& result) {
     if (result.request != inside_request_) return;
+    inside_answered_ = result.request;
+    // Every attention row came (a short conversation): a new selection needs no new capture, so the
+    // question is the conversation's alone. Otherwise each selected token asks for its own row.
+    const auto& attentions = result.inside.internals.attentions;
+    if (!attentions.empty() && attentions.front().rows.empty()) {
+      attention_all_rows_for_ = inside_conversation_;
+      inside_asked_ = inside_conversation_ + "+attention";
+    }
     router_->show_inside(result.inside);
     inside_->show_inside(result.inside);
   });
   connect(engine_, &EngineController::inspect_failed, this, [this](quint64 request, const QString& message) {
     // A failed question is asked again when something changes, not in a loop.
-    if (request == lens_request_) lens_->show_error(message);
+    if (request == lens_request_) {
+      lens_answered_ = request;
+      lens_->show_error(message);
+    }
     if (request == inside_request_) {
+      inside_answered_ = request;
       router_->show_error(message);
       inside_->show_error(message);
     }
@@ -77,7 +91,8 @@ void InsideDriver::set_available(bool available, const QString& why) {
   available_ = available;
   lens_asked_.clear();
   inside_asked_.clear();
-  lens_request_ = inside_request_ = 0;
+  attention_all_rows_for_.clear();
+  lens_request_ = inside_request_ = lens_answered_ = inside_answered_ = 0;
   if (!available) {
     timer_.stop();
     lens_->set_unavailable(why);
@@ -90,6 +105,13 @@ void InsideDriver::set_available(bool available, const QString& why) {
 
 void InsideDriver::schedule() {
   if (available_ && !timer_.isActive()) timer_.start();
+}
+
+void InsideDriver::set_full_attention_bytes(std::int64_t bytes) {
+  full_attention_bytes_ = bytes;
+  attention_all_rows_for_.clear();  // what was enough before may not be now: ask again
+  inside_asked_.clear();
+  schedule();
 }
 
 void InsideDriver::inspect_text(std::vector<TokenId> ids, int index) {
@@ -152,13 +174,21 @@ void InsideDriver::refresh() {
   }
   // One capture serves the Router and the Attention/Mamba docks; the attention weights
   // ([heads, positions, positions] per layer) only come while the latter is on screen.
+  // A long conversation's capture keeps only the selected token's attention row, so there the
+  // selection is part of the question.
   QByteArray inside_asked = asked;
-  if (attention_shown) inside_asked.append("+attention");
+  if (attention_shown) {
+    inside_asked.append("+attention");
+    if (attention_all_rows_for_ != asked) inside_asked.append("@" + QByteArray::number(index));
+  }
   if ((router_shown || attention_shown) && inside_asked != inside_asked_) {
     inside_asked_ = inside_asked;
+    inside_conversation_ = asked;
     InsideRequest request;
     request.conversation = conversation;
     request.keep_attention = attention_shown;
+    request.reply_index = index;
+    request.full_attention_bytes = full_attention_bytes_;
     router_->set_busy(true);
     router_->set_reply_index(index);
     inside_->set_busy(true);

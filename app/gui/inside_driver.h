@@ -53,11 +53,16 @@ class InsideDriver : public QObject {
   // selected again.
   void inspect_text(std::vector<TokenId> ids, int index);
   bool reads_text() const { return on_text_; }
+  // Past this many bytes of attention weights (all rows, heads and layers) a capture keeps only the
+  // selected token's row (kFullAttentionBytes; tests lower it).
+  void set_full_attention_bytes(std::int64_t bytes);
   // Asks now for what the visible docks need (tests; normally after the coalescing delay).
   void refresh();
   // The newest request of each kind (0: none yet), for tests that wait for its answer.
   std::uint64_t lens_request() const { return lens_request_; }
   std::uint64_t inside_request() const { return inside_request_; }
+  // The newest lens and inside requests have their answers (or errors).
+  bool answered_everything() const { return lens_answered_ == lens_request_ && inside_answered_ == inside_request_; }
 
  private:
   void schedule();
@@ -76,11 +81,16 @@ class InsideDriver : public QObject {
   bool available_ = false;
   std::uint64_t lens_request_ = 0;
   std::uint64_t inside_request_ = 0;
+  std::uint64_t lens_answered_ = 0;
+  std::uint64_t inside_answered_ = 0;
+  std::int64_t full_attention_bytes_ = kFullAttentionBytes;
   bool on_text_ = false;
   std::vector<TokenId> text_ids_;  // [tokens] the scored text the docks read while on_text_
   int text_index_ = -1;
   QByteArray lens_asked_;    // the question behind the newest lens request (conversation and index)
   QByteArray inside_asked_;  // the conversation behind the newest inside request (and whether with attention)
+  QByteArray inside_conversation_;     // the conversation alone of the newest inside request
+  QByteArray attention_all_rows_for_;  // the conversation whose capture kept every attention row
 };
 
 }  // namespace logitscope::gui

@@ -108,23 +108,52 @@ def router_logits(module, inputs, output):
     return ref.cpu(), "F.linear(gate input, gate.weight): the gate's output is not the raw logits"
 
 
+def state_tensors(obj, shape, where, depth=0):
+    """(tensor, attribute path) for every tensor under `obj` (attributes, lists, dicts; two levels deep)
+    whose trailing dimensions are `shape` = (H, P, N): the SSM state, whatever the cache class calls it."""
+    if torch.is_tensor(obj):
+        return [(obj, where)] if obj.dim() >= 3 and tuple(obj.shape[-3:]) == shape else []
+    if depth > 2 or obj is None or isinstance(obj, (str, int, float, bool)):
+        return []
+    if isinstance(obj, dict):
+        items = obj.items()
+    elif isinstance(obj, (list, tuple)):
+        items = enumerate(obj)
+    else:
+        items = vars(obj).items() if hasattr(obj, "__dict__") else []
+    out = []
+    for name, value in items:
+        out += state_tensors(value, shape, f"{where}.{name}" if not isinstance(name, int) else f"{where}[{name}]", depth + 1)
+    return out
+
+
 def cached_states(model, ids, mamba):
-    """Prefills with use_cache=True (the model makes its cache); {layer: (SSM state, attribute)}."""
+    """Prefills with use_cache=True (the model makes its cache); {layer: (SSM state, attribute)}. The
+    state is the tensor of shape [..., H, P, N] held for that layer: cache.layers[L] (transformers 5),
+    else cache.ssm_states[L] (the older HybridMambaAttentionDynamicCache); found by shape, so a renamed
+    attribute still matches, and the attribute path is recorded in meta."""
     with torch.no_grad():
         cache = model(ids, use_cache=True).past_key_values
     found, layers = {}, getattr(cache, "layers", None)
     for L in mamba:
-        if layers is not None and L < len(layers):  # transformers 5: cache.layers[i].recurrent_states
-            for name in ("recurrent_states", "ssm_states", "ssm_state"):
-                state = getattr(layers[L], name, None)
-                state = state[0] if isinstance(state, (list, tuple)) and state else state
-                if torch.is_tensor(state) and state.numel():
-                    found[L] = (state.float().clone(), f"cache.layers[i].{name}")
-                    break
-        states = getattr(cache, "ssm_states", None)  # the older HybridMambaAttentionDynamicCache
-        state = states[L] if isinstance(states, (list, tuple)) and L < len(states) else None
-        if L not in found and torch.is_tensor(state):
-            found[L] = (state.float().clone(), "cache.ssm_states[i]")
+        mixer = model.model.layers[L].mixer
+        shape = (mixer.num_heads, mixer.head_dim, mixer.ssm_state_size)
+        candidates = []
+        if layers is not None and L < len(layers):
+            candidates = state_tensors(layers[L], shape, "cache.layers[i]")
+        states = getattr(cache, "ssm_states", None)
+        if not candidates and isinstance(states, (list, tuple)) and L < len(states):
+            candidates = state_tensors(states[L], shape, "cache.ssm_states[i]")
+        if not candidates and torch.is_tensor(states) and states.dim() >= 4 and L < states.shape[0]:
+            candidates = state_tensors(states[L], shape, "cache.ssm_states[i]")
+        if len({w for _, w in candidates}) > 1:
+            print(f"WARNING layer {L}: several tensors have the SSM state's shape: {[w for _, w in candidates]}", flush=True)
+        if candidates:
+            state, where = candidates[0]
+            found[L] = (state.float().reshape(-1, *shape)[0].clone(), where)
+        else:
+            print(f"WARNING layer {L}: no tensor of shape {shape} in the cache ({type(cache).__name__}: "
+                  f"{sorted(vars(cache)) if hasattr(cache, '__dict__') else '?'})", flush=True)
     return found
 
 

@@ -4,6 +4,7 @@
 // inspection views and `logitscope-cli inspect` read it (the CPU backend today).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -27,7 +28,21 @@ struct MambaInternals {
 
 struct AttentionInternals {
   int layer = 0;
-  std::vector<float> weights;        // [heads, positions, positions] softmax over earlier positions (0 above the diagonal)
+  std::vector<std::int64_t> rows;    // the query positions kept, ascending (empty: every position)
+  std::vector<float> weights;        // [heads, rows (or positions), positions] softmax over earlier positions (0 above the diagonal)
+  // [positions] the weights of query position `pos` in head `head`; nullptr when that row was not kept.
+  // Inline: the workbench's data layer reads captures without linking the engine.
+  const float* row(int head, std::int64_t pos, std::int64_t positions) const {
+    if (pos < 0 || pos >= positions) return nullptr;
+    std::int64_t slot = pos, kept = positions;
+    if (!rows.empty()) {
+      const auto it = std::lower_bound(rows.begin(), rows.end(), pos);
+      if (it == rows.end() || *it != pos) return nullptr;
+      slot = it - rows.begin();
+      kept = std::int64_t(rows.size());
+    }
+    return weights.data() + (std::int64_t(head) * kept + slot) * positions;
+  }
 };
 
 struct PromptInternals {
@@ -42,9 +57,16 @@ struct PromptInternals {
   std::vector<std::vector<RoutingSlice>> routing;  // [positions][MoE layers] the choices (with margins)
 };
 
+// What a capture keeps of the attention weights: every query row costs heads x positions floats per
+// attention layer, so a long text keeps only the rows a view shows.
+struct InspectOptions {
+  bool attention = true;                      // false: no attention weights at all
+  std::vector<std::int64_t> attention_rows;   // query positions to keep (empty: every position)
+};
+
 // One prompt forward over `ids` keeping the internals. Throws logitscope::Error when the backend
-// cannot (yet) capture them or the ids do not fit the context.
-PromptInternals inspect_prompt(const Model& model, std::span<const TokenId> ids);
+// cannot (yet) capture them, the ids do not fit the context or an attention row is not a position.
+PromptInternals inspect_prompt(const Model& model, std::span<const TokenId> ids, const InspectOptions& options = {});
 
 // A router at one position, summarised: entropy of the normalised scores (nats), the top-k.
 double router_entropy(const RouterInternals& router, int experts, std::int64_t pos);

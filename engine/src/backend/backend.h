@@ -54,6 +54,9 @@ struct ForwardOptions {
   bool capture_routing = true;    // keep the routing of the last token
   bool lens_last = false;         // keep the logit lens of the last token (lens_logits)
   bool capture_internals = false; // keep routers' scores, Mamba dt, attention weights of every row (internals)
+  bool capture_attention = true;  // with capture_internals: the attention weights too
+  // With capture_attention: only these query positions' weights, ascending (null: every row).
+  const std::vector<std::int64_t>* attention_rows = nullptr;
   // Applied to the rows at positions >= interventions->from_position (null or empty: none). The
   // caller validates them against the model first.
   const Interventions* interventions = nullptr;

@@ -288,8 +288,45 @@ class TestInsideDocks : public QObject {
     picture("insideDock");
   }
 
+  // Past the attention budget a capture keeps only the selected token's row, and each selection asks
+  // for its own; within it every row comes once and a selection asks for nothing.
+  void a_long_conversation_keeps_only_the_selected_attention_row() {
+    bring_forward("insideDock");
+    widgets::AttentionMambaView* view = window_->attention_mamba();
+    const PromptInternals expected = inspect_prompt(*model_, ids_);
+    const std::int64_t n = expected.positions;
+    window_->inside()->set_full_attention_bytes(1);
+    for (int index : {4, 2}) {
+      const std::int64_t pos = prompt_length_ + index - 1;
+      window_->store()->select(index);
+      QTRY_VERIFY_WITH_TIMEOUT(view->inside().has_attention_row(pos) && view->inside().internals.attentions.front().rows.size() == 1, 60000);
+      QCOMPARE(view->inside().internals.attentions.front().rows, std::vector<std::int64_t>{pos});
+      QCOMPARE(view->shown_position(), pos);
+      view->set_attention(0, 1);
+      const std::vector<double> shown = view->attention_values();
+      const float* want = expected.attentions[0].row(1, pos, n);  // [n]
+      QCOMPARE(std::int64_t(shown.size()), pos + 1);
+      for (std::int64_t k = 0; k <= pos; ++k) QVERIFY(std::abs(shown[std::size_t(k)] - double(want[k])) < 1e-6);
+    }
+    // Before its row comes, another token says it is being read rather than showing nothing.
+    window_->store()->select(3);
+    QVERIFY2(view->caption_text().contains(QStringLiteral("reading its attention weights")), qPrintable(view->caption_text()));
+    QTRY_VERIFY_WITH_TIMEOUT(view->inside().has_attention_row(prompt_length_ + 2), 60000);
+
+    window_->inside()->set_full_attention_bytes(kFullAttentionBytes);
+    window_->store()->select(5);
+    QTRY_VERIFY_WITH_TIMEOUT(view->inside().internals.attentions.front().rows.empty(), 60000);
+    const std::uint64_t asked = window_->inside()->inside_request();
+    window_->store()->select(1);
+    window_->inside()->refresh();
+    QCOMPARE(window_->inside()->inside_request(), asked);  // every row is there already
+    QCOMPARE(view->shown_position(), prompt_length_);
+  }
+
   void hidden_docks_ask_the_engine_for_nothing() {
     for (const char* name : {"lensDock", "routerDock", "insideDock"}) dock(name)->hide();
+    // Answers to questions asked before (a lens the engine thread has not reached yet) come first.
+    QTRY_VERIFY_WITH_TIMEOUT(window_->inside()->answered_everything(), 60000);
     const std::uint64_t lens_before = window_->inside()->lens_request();
     const std::uint64_t inside_before = window_->inside()->inside_request();
     QSignalSpy lens_ready(window_->engine(), &EngineController::lens_ready);

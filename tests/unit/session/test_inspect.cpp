@@ -4,6 +4,7 @@
 // logits) at every position, every Mamba layer's dt, every attention layer's weights.
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 
 #include "golden.h"
@@ -51,6 +52,21 @@ class Inspect : public QObject {
           worst_dt = std::max(worst_dt, std::fabs(ref.at("dt")[t][h].get<double>() - in.mambas[m].dt[std::size_t(t * in.mamba_heads + h)]));
       for (float norm : in.mambas[m].state_norm) QVERIFY(std::isfinite(norm) && norm >= 0.0f);
     }
+    // The SSM state's norm after the last token against the state HF's cache holds after the prompt
+    // (goldens made before the cache's state was found carry none).
+    const auto& state_gold = gold.at("mamba_state_norm");
+    double worst_state = 0.0;
+    for (const auto& ref : state_gold) {
+      const auto it = std::find_if(in.mambas.begin(), in.mambas.end(), [&](const MambaInternals& m) { return m.layer == ref.at("layer").get<int>(); });
+      QVERIFY(it != in.mambas.end());
+      for (int h = 0; h < in.mamba_heads; ++h) {
+        const double want = ref.at("norm")[h].get<double>();
+        const double got = it->state_norm[std::size_t((T - 1) * in.mamba_heads + h)];
+        worst_state = std::max(worst_state, std::fabs(got - want) / std::max(1.0, std::fabs(want)));
+      }
+    }
+    if (state_gold.empty()) qInfo("%s: the golden has no SSM states from HF's cache", qPrintable(name));
+    QVERIFY2(worst_state < 1e-5, qPrintable(QString::number(worst_state)));
     QCOMPARE(in.attentions.size(), gold.at("attention").size());
     for (std::size_t a = 0; a < in.attentions.size(); ++a) {
       const auto& ref = gold.at("attention")[a];
@@ -70,6 +86,50 @@ class Inspect : public QObject {
     QCOMPARE(std::int64_t(in.routing.size()), T);
     for (const auto& slices : in.routing)
       for (const auto& s : slices) QVERIFY(std::isfinite(s.margin) && s.margin >= 0.0f);
+  }
+
+  // A capture can keep the attention of chosen query rows only (a long text's full maps would not
+  // fit): those rows equal the full capture's, the others are absent, and nothing else changes.
+  void attention_rows_keep_only_the_rows_asked_for() {
+    auto model = logitscope::test::load_cpu_reference(logitscope::test::model_dir("tiny-every-kind"), false);
+    const std::vector<TokenId> ids = {5, 17, 42, 99, 3, 64, 7};
+    const std::int64_t T = std::int64_t(ids.size());
+    const PromptInternals full = inspect_prompt(*model, ids);
+    InspectOptions options;
+    options.attention_rows = {6, 2, 6};  // unordered, repeated
+    const PromptInternals rows = inspect_prompt(*model, ids, options);
+    QVERIFY(!full.attentions.empty());
+    QCOMPARE(rows.attentions.size(), full.attentions.size());
+    for (std::size_t a = 0; a < full.attentions.size(); ++a) {
+      QVERIFY(full.attentions[a].rows.empty());
+      QCOMPARE(rows.attentions[a].rows, (std::vector<std::int64_t>{2, 6}));
+      QCOMPARE(rows.attentions[a].weights.size(), std::size_t(full.attention_heads * 2 * T));
+      for (int h = 0; h < full.attention_heads; ++h)
+        for (std::int64_t pos = 0; pos < T; ++pos) {
+          const float* kept = rows.attentions[a].row(h, pos, T);
+          QCOMPARE(kept != nullptr, pos == 2 || pos == 6);
+          if (!kept) continue;
+          const float* want = full.attentions[a].row(h, pos, T);  // [T]
+          for (std::int64_t k = 0; k < T; ++k) QCOMPARE(kept[k], want[k]);
+        }
+    }
+    for (std::size_t r = 0; r < full.routers.size(); ++r) QCOMPARE(rows.routers[r].scores, full.routers[r].scores);
+    for (std::size_t m = 0; m < full.mambas.size(); ++m) QCOMPARE(rows.mambas[m].state_norm, full.mambas[m].state_norm);
+
+    InspectOptions none;
+    none.attention = false;
+    const PromptInternals without = inspect_prompt(*model, ids, none);
+    QVERIFY(without.attentions.empty());
+    QCOMPARE(without.routers.size(), full.routers.size());
+
+    InspectOptions outside;
+    outside.attention_rows = {T};
+    try {
+      (void)inspect_prompt(*model, ids, outside);
+      QFAIL("a row past the ids was accepted");
+    } catch (const Error& e) {
+      QVERIFY2(std::string(e.what()).find("attention row 7 is not a position of the 7 ids (expected 0..6)") != std::string::npos, e.what());
+    }
   }
 
   void cli_prints_every_layer_at_a_position() {

@@ -40,7 +40,14 @@ void attention_forward(ThreadPool& pool, const ModelConfig& c, const AttentionWe
   const std::int64_t group = heads / kv_heads;
   std::vector<float> attn(static_cast<std::size_t>(T * q_dim));  // [T, heads * head_dim]
   const std::int64_t span = pos0 + T;
-  if (capture) capture->weights.assign(static_cast<std::size_t>(heads * T * span), 0.0f);
+  // slot[t]: where row t goes in the capture (-1: not kept).
+  std::vector<std::int64_t> slot(static_cast<std::size_t>(capture ? T : 0), -1);  // [T]
+  std::int64_t kept = 0;
+  if (capture) {
+    for (std::int64_t t = 0; t < T; ++t)
+      if (!capture->rows || std::binary_search(capture->rows->begin(), capture->rows->end(), pos0 + t)) slot[std::size_t(t)] = kept++;
+    capture->weights.assign(static_cast<std::size_t>(heads * kept * span), 0.0f);
+  }
   pool.parallel_for(heads * T, [&](std::int64_t i0, std::int64_t i1) {
     std::vector<float> scores(static_cast<std::size_t>(pos0 + T));
     for (std::int64_t i = i0; i < i1; ++i) {
@@ -62,7 +69,7 @@ void attention_forward(ThreadPool& pool, const ModelConfig& c, const AttentionWe
       std::fill_n(o, hd, 0.0f);
       for (std::int64_t s = 0; s < visible; ++s) {
         const float p = scores[s] / total;
-        if (capture) capture->weights[std::size_t((h * T + t) * span + s)] = p;
+        if (capture && slot[std::size_t(t)] >= 0) capture->weights[std::size_t((h * kept + slot[std::size_t(t)]) * span + s)] = p;
         for (std::int64_t d = 0; d < hd; ++d) o[d] += p * V[s * hd + d];
       }
     }

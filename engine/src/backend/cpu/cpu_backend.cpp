@@ -157,9 +157,13 @@ class CpuBackend : public Backend {
         }
         case LayerKind::Attention: {
           cpu::AttentionCapture ac;
+          ac.rows = options.attention_rows;
+          const bool keep = capture && options.capture_attention && state.fed == 0;
           cpu::attention_forward(pool_, c, w.attention, state.kv[l], state.max_context, state.fed, normed.data(), rows,
-                                 mixed.data(), capture && state.fed == 0 ? &ac : nullptr);
-          if (capture && state.fed == 0 && rows == T) internals.attentions.push_back({int(l), std::move(ac.weights)});
+                                 mixed.data(), keep ? &ac : nullptr);
+          if (keep && rows == T)
+            internals.attentions.push_back(
+                {int(l), options.attention_rows ? *options.attention_rows : std::vector<std::int64_t>{}, std::move(ac.weights)});
           break;
         }
         case LayerKind::Moe: {

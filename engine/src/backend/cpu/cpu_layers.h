@@ -49,7 +49,8 @@ struct MambaCapture {
   std::vector<float> state_norm;  // [T, heads] L2 norm of the head's SSM state after each token
 };
 struct AttentionCapture {
-  std::vector<float> weights;     // [heads, T, pos0 + T] softmax over the visible positions (0 beyond)
+  const std::vector<std::int64_t>* rows = nullptr;  // in: the query positions to keep, ascending (null: every row)
+  std::vector<float> weights;     // out: [heads, kept rows, pos0 + T] softmax over the visible positions (0 beyond)
 };
 struct RouterCapture {
   std::vector<float> scores;      // [T, experts] sigmoid(router logits)
