@@ -130,7 +130,7 @@ void EngineController::refuse_inspection(std::uint64_t id) {
 
 template <typename Request>
 std::uint64_t EngineController::send_inspection(Request request, const std::shared_ptr<std::atomic<std::uint64_t>>& newest,
-                                                void (EngineController::*requested)(const Request&)) {
+                                                std::stop_source& running, void (EngineController::*requested)(const Request&)) {
   request.id = next_id_++;
   if (remote_active_) {
     refuse_inspection(request.id);
@@ -138,16 +138,21 @@ std::uint64_t EngineController::send_inspection(Request request, const std::shar
   }
   newest->store(request.id);
   request.newest = newest;
+  // The one of this kind the engine thread may be computing now stops at its next layer: its answer
+  // would be thrown away (a queued one is skipped through `newest` before it starts).
+  running.request_stop();
+  running = std::stop_source();
+  request.stop = running.get_token();
   emit(this->*requested)(request);
   return request.id;
 }
 
 std::uint64_t EngineController::lens(LensRequest request) {
-  return send_inspection(std::move(request), newest_lens_, &EngineController::lens_requested);
+  return send_inspection(std::move(request), newest_lens_, lens_stop_, &EngineController::lens_requested);
 }
 
 std::uint64_t EngineController::inside(InsideRequest request) {
-  return send_inspection(std::move(request), newest_inside_, &EngineController::inside_requested);
+  return send_inspection(std::move(request), newest_inside_, inside_stop_, &EngineController::inside_requested);
 }
 
 namespace {

@@ -75,7 +75,7 @@ class EngineController : public WorkerSignals {
   void refuse_inspection(std::uint64_t id);
   // Numbers `request`, marks it the newest of its kind and sends it through `requested`.
   template <typename Request>
-  std::uint64_t send_inspection(Request request, const std::shared_ptr<std::atomic<std::uint64_t>>& newest,
+  std::uint64_t send_inspection(Request request, const std::shared_ptr<std::atomic<std::uint64_t>>& newest, std::stop_source& running,
                                 void (EngineController::*requested)(const Request&));
   void attach_remote();  // remote_controller.cpp
   // Re-emits a worker's answers with the busy/loading bookkeeping; a remote worker's loaded() also
@@ -94,6 +94,7 @@ class EngineController : public WorkerSignals {
   std::shared_ptr<std::atomic<std::uint64_t>> newest_inside_ = std::make_shared<std::atomic<std::uint64_t>>(0);
   std::shared_ptr<std::atomic<std::uint64_t>> newest_effect_ = std::make_shared<std::atomic<std::uint64_t>>(0);
   std::shared_ptr<std::atomic<std::uint64_t>> newest_comparison_ = std::make_shared<std::atomic<std::uint64_t>>(0);
+  std::stop_source lens_stop_, inside_stop_;  // the newest lens / inside request's: a newer one stops it
   std::uint64_t current_ = 0;
   bool busy_ = false;
   bool loading_ = false;

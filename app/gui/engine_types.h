@@ -176,6 +176,7 @@ struct LensRequest {
   ConversationIds conversation;
   int reply_index = -1;
   int top_k = 10;
+  std::stop_token stop;  // requested when a newer lens request comes: the running one stops
   // The newest lens request's id: a queued one that is older is skipped without computing, so a
   // burst of selections costs one lens (shared with the controller that numbers the requests).
   std::shared_ptr<const std::atomic<std::uint64_t>> newest;
@@ -199,6 +200,7 @@ struct InsideRequest {
   bool keep_attention = false;
   int reply_index = -1;
   std::int64_t full_attention_bytes = kFullAttentionBytes;
+  std::stop_token stop;  // requested when a newer inside request comes
   std::shared_ptr<const std::atomic<std::uint64_t>> newest;
 };
 

@@ -59,7 +59,7 @@ void EngineWorker::lens(const LensRequest& request) {
     const auto started = std::chrono::steady_clock::now();
     Interventions interventions = request.conversation.interventions;
     if (!interventions.empty()) interventions.from_position += prompt_length;
-    out.layers = logit_lens(*model_, ids, pos, request.top_k, interventions);
+    out.layers = logit_lens(*model_, ids, pos, request.top_k, interventions, request.stop);
     out.ms = ms_since(started);
     if (const Tokenizer* tokenizer = model_->tokenizer()) {
       auto label = [&](TokenId id) {
@@ -71,6 +71,8 @@ void EngineWorker::lens(const LensRequest& request) {
         for (const TopKEntry& entry : layer.top_k) label(entry.id);
     }
     emit lens_ready(LensResult{request.id, std::move(out)});
+  } catch (const Cancelled&) {
+    // A newer lens request stopped this one; its answer is the one the view waits for.
   } catch (const std::exception& error) {
     emit inspect_failed(request.id, QString::fromUtf8(error.what()));
   }
@@ -90,7 +92,7 @@ void EngineWorker::inside(const InsideRequest& request) {
     const std::int64_t all_rows_bytes = std::int64_t(sizeof(float)) * c.num_attention_heads * n * n * c.count(LayerKind::Attention);
     if (request.keep_attention && all_rows_bytes > request.full_attention_bytes)
       inspect.attention_rows = {workbench::reply_position(out.prompt_length, n, request.reply_index)};
-    out.internals = inspect_prompt(*model_, out.ids, inspect);
+    out.internals = inspect_prompt(*model_, out.ids, inspect, request.stop);
     const int moe_layers = int(out.internals.routers.size());
     out.entropy.resize(std::size_t(out.positions()) * std::size_t(moe_layers));
     for (std::int64_t pos = 0; pos < out.positions(); ++pos)
@@ -101,6 +103,8 @@ void EngineWorker::inside(const InsideRequest& request) {
     if (const Tokenizer* tokenizer = model_->tokenizer())
       for (TokenId id : out.ids) out.bytes.push_back(tokenizer->token_bytes(id));
     emit inside_ready(InsideResult{request.id, std::move(out)});
+  } catch (const Cancelled&) {
+    // Superseded while running (a newer inside request stopped it).
   } catch (const std::exception& error) {
     emit inspect_failed(request.id, QString::fromUtf8(error.what()));
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <span>
+#include <stop_token>
 #include <vector>
 
 #include "logitscope/events.h"
@@ -65,8 +66,10 @@ struct InspectOptions {
 };
 
 // One prompt forward over `ids` keeping the internals. Throws logitscope::Error when the backend
-// cannot (yet) capture them, the ids do not fit the context or an attention row is not a position.
-PromptInternals inspect_prompt(const Model& model, std::span<const TokenId> ids, const InspectOptions& options = {});
+// cannot (yet) capture them, the ids do not fit the context or an attention row is not a position;
+// Cancelled when `stop` is requested (between layers).
+PromptInternals inspect_prompt(const Model& model, std::span<const TokenId> ids, const InspectOptions& options = {},
+                               std::stop_token stop = {});
 
 // A router at one position, summarised: entropy of the normalised scores (nats), the top-k.
 double router_entropy(const RouterInternals& router, int experts, std::int64_t pos);

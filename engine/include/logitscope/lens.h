@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <stop_token>
 #include <vector>
 
 #include "logitscope/config.h"
@@ -26,9 +27,10 @@ struct LayerLens {
 
 // Runs ids[0..pos] (one prompt forward) and reads the lens at position `pos`. Throws
 // logitscope::Error when pos is outside the ids or the backend cannot (yet) read it.
-// `interventions` (validated here) apply from their from_position on.
+// `interventions` (validated here) apply from their from_position on. Throws Cancelled when `stop`
+// is requested (between layers).
 std::vector<LayerLens> logit_lens(const Model& model, std::span<const TokenId> ids, std::int64_t pos, int top_k = 10,
-                                  const Interventions& interventions = {});
+                                  const Interventions& interventions = {}, std::stop_token stop = {});
 
 // From one layer's logits and the final layer's log-probabilities (both [vocab]): its entry.
 LayerLens lens_entry(const float* logits, const std::vector<double>& final_logp, std::int64_t vocab, int top_k);

@@ -9,7 +9,8 @@
 
 namespace logitscope {
 
-PromptInternals inspect_prompt(const Model& model, std::span<const TokenId> ids, const InspectOptions& inspect) {
+PromptInternals inspect_prompt(const Model& model, std::span<const TokenId> ids, const InspectOptions& inspect,
+                               std::stop_token stop) {
   if (ids.empty()) throw Error("inspect needs at least one token");
   if (std::int64_t(ids.size()) > model.max_context())
     throw Error("inspect: " + std::to_string(ids.size()) + " tokens exceed the context the model was loaded with (" +
@@ -29,7 +30,7 @@ PromptInternals inspect_prompt(const Model& model, std::span<const TokenId> ids,
   options.capture_routing = false;
   options.capture_attention = inspect.attention;
   options.attention_rows = rows.empty() ? nullptr : &rows;
-  backend.forward(*state, ids, options);
+  backend.forward(*state, ids, options, stop);
   return backend.internals(*state);
 }
 

@@ -27,7 +27,7 @@ LayerLens lens_entry(const float* logits, const std::vector<double>& final_logp,
 }
 
 std::vector<LayerLens> logit_lens(const Model& model, std::span<const TokenId> ids, std::int64_t pos, int top_k,
-                                  const Interventions& interventions) {
+                                  const Interventions& interventions, std::stop_token stop) {
   if (pos < 0 || pos >= std::int64_t(ids.size()))
     throw Error("lens position " + std::to_string(pos) + " is outside the " + std::to_string(ids.size()) + " ids");
   if (pos + 1 > model.max_context()) throw Error("lens: position " + std::to_string(pos) + " is past the model's context");
@@ -41,13 +41,14 @@ std::vector<LayerLens> logit_lens(const Model& model, std::span<const TokenId> i
   options.capture_routing = false;
   options.lens_last = true;
   options.interventions = &interventions;
-  backend.forward(*state, ids.subspan(0, std::size_t(pos + 1)), options);
+  backend.forward(*state, ids.subspan(0, std::size_t(pos + 1)), options, stop);
   const std::vector<float> rows = backend.lens_logits(*state);  // [layers, vocab]
   const std::int64_t L = std::int64_t(c.layers.size());
   if (std::int64_t(rows.size()) != L * V) throw Error("lens: the backend returned " + std::to_string(rows.size()) + " values");
   const std::vector<double> final_logp = log_softmax(rows.data() + (L - 1) * V, V);
   std::vector<LayerLens> out;
   for (std::int64_t l = 0; l < L; ++l) {
+    if (stop.stop_requested()) throw Cancelled("lens cancelled");
     LayerLens entry = lens_entry(rows.data() + l * V, final_logp, V, std::clamp(top_k, 1, 50));
     entry.layer = int(l);
     entry.kind = c.layers[std::size_t(l)];

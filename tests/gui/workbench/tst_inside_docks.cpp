@@ -400,6 +400,35 @@ class TestInsideDocks : public QObject {
     QTRY_COMPARE(window_->attention_mamba()->shown_position(), prompt_length_ + 1);
   }
 
+  // A newer question of a kind stops the one of that kind the engine thread may be computing (its
+  // stop token is requested; the worker drops a cancelled answer), and the newer one is answered.
+  void a_newer_question_stops_the_running_one() {
+    std::vector<std::stop_token> tokens;  // [requests] as the worker receives them
+    const auto spy = connect(window_->engine(), &EngineController::inside_requested, this,
+                             [&tokens](const InsideRequest& request) { tokens.push_back(request.stop); });
+    QSignalSpy answered(window_->engine(), &EngineController::inside_ready);
+    InsideRequest request;
+    request.conversation.text = ids_;
+    const std::uint64_t first = window_->engine()->inside(request);
+    const std::uint64_t second = window_->engine()->inside(request);
+    disconnect(spy);
+    QCOMPARE(tokens.size(), std::size_t(2));
+    QVERIFY(tokens[0].stop_requested());
+    QVERIFY(!tokens[1].stop_requested());
+    auto answered_ids = [&answered] {
+      std::vector<std::uint64_t> out;
+      for (const auto& args : answered) out.push_back(args.first().value<InsideResult>().request);
+      return out;
+    };
+    auto answered_to = [&](std::uint64_t id) {
+      const std::vector<std::uint64_t> got = answered_ids();
+      return std::count(got.begin(), got.end(), id);
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(answered_to(second), std::ptrdiff_t(1), 60000);
+    QTest::qWait(100);
+    QCOMPARE(answered_to(first), std::ptrdiff_t(0));
+  }
+
   // The worker's refusal travels the path a backend's (the CUDA backend's "not available yet") does:
   // its message is what the dock says, and the old numbers go.
   void an_error_from_the_engine_worker_is_shown_in_the_docks() {

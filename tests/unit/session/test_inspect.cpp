@@ -122,6 +122,10 @@ class Inspect : public QObject {
     QVERIFY(without.attentions.empty());
     QCOMPARE(without.routers.size(), full.routers.size());
 
+    std::stop_source stop;  // a stopped capture (a newer question in the window) throws Cancelled
+    stop.request_stop();
+    QVERIFY_THROWS_EXCEPTION(Cancelled, inspect_prompt(*model, ids, {}, stop.get_token()));
+
     InspectOptions outside;
     outside.attention_rows = {T};
     try {

@@ -81,6 +81,14 @@ class Lens : public QObject {
     } catch (const Error& e) {
       QVERIFY(std::string(e.what()).find("outside the 5 ids") != std::string::npos);
     }
+    // A stopped lens (a newer question in the window) throws Cancelled, not a result or another error.
+    std::stop_source stop;
+    stop.request_stop();
+    try {
+      logit_lens(*model, ids, 3, 5, {}, stop.get_token());
+      QFAIL("a stopped lens returned");
+    } catch (const Cancelled&) {
+    }
   }
 };
 
