@@ -64,11 +64,29 @@ EffectReference effect_reference(const ChatMessage& reply, int branch) {
   return out;
 }
 
+namespace {
+
+// A token's bytes for a message: printable ASCII as it is, anything else as \xNN.
+QString quoted_bytes(const std::string& bytes) {
+  QString out = QStringLiteral("\"");
+  for (unsigned char c : bytes) {
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') out += QChar(c);
+    else out += QStringLiteral("\\x%1").arg(unsigned(c), 2, 16, QLatin1Char('0'));
+  }
+  return out + QStringLiteral("\"");
+}
+
+}  // namespace
+
 QString second_model_refusal(const SecondModelFit& fit) {
   if (fit.vocab_a != fit.vocab_b)
     return tr("The second model's vocabulary has %1 tokens and this one's %2: their token ids do not name the same "
               "tokens, so they cannot be compared token by token.")
         .arg(fit.vocab_b).arg(fit.vocab_a);
+  if (fit.differing_id >= 0)
+    return tr("The two tokenizers differ: token id %1 is %2 in this model and %3 in the second, so their ids do not "
+              "name the same tokens and they cannot be compared token by token.")
+        .arg(fit.differing_id).arg(quoted_bytes(fit.token_a), quoted_bytes(fit.token_b));
   if (fit.gpu || fit.memory_bytes == 0) return {};
   // Weights are mapped from their files: the same files are held once, whatever maps them.
   const std::uint64_t needed = fit.shared_files ? std::max(fit.bytes_a, fit.bytes_b) : fit.bytes_a + fit.bytes_b;

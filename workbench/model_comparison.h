@@ -69,10 +69,16 @@ struct SecondModelFit {
   std::uint64_t bytes_b = 0;             // the second's weights as stored (its safetensors files)
   bool shared_files = false;             // host memory: the same files, mapped once for both
   std::uint64_t memory_bytes = 0;        // host memory of this machine (0: unknown, not checked)
+  // Both tokenizers read, the first id whose token differs (-1: none, or a model has no tokenizer;
+  // logitscope::first_differing_token) and its raw bytes in each (empty: that tokenizer has no such id).
+  std::int64_t differing_id = -1;
+  std::string token_a, token_b;
 };
 
-// Why the second model cannot be loaded (empty: it may be): vocabularies of different sizes (their ids
-// do not name the same tokens), or for host memory both models' weights together larger than the
+
+// Why the second model cannot be loaded (empty: it may be): vocabularies of different sizes or
+// tokenizers that give an id another token (either way their ids do not name the same tokens; the
+// message names the first such id), or for host memory both models' weights together larger than the
 // machine's memory, with the sizes. GPU memory is only known by trying: see second_model_out_of_memory.
 QString second_model_refusal(const SecondModelFit& fit);
 // The message for a second model whose load ran out of GPU memory: what it needs and what the first holds.

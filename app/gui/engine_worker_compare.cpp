@@ -7,6 +7,7 @@
 #include <QDir>
 
 #include <algorithm>
+#include <optional>
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
@@ -81,6 +82,22 @@ void EngineWorker::load_second(const LoadRequest& request) {
       const std::filesystem::path dir = resolve_snapshot(options.snapshot);
       fit.vocab_b = load_model_config(dir / "config.json").vocab_size;
       fit.bytes_b = snapshot_weight_bytes(dir);
+      // Same size is not same vocabulary: every id must name the same bytes in both tokenizers. A
+      // tokenizer.json that does not read is left to the load, which names the file and the field.
+      const Tokenizer* tokenizer_a = model_->tokenizer();
+      if (tokenizer_a && std::filesystem::exists(dir / "tokenizer.json") && fit.vocab_a == fit.vocab_b) {
+        std::unique_ptr<Tokenizer> tokenizer_b;
+        try {
+          tokenizer_b = Tokenizer::from_file(dir / "tokenizer.json");
+        } catch (const Error&) {
+        }
+        if (tokenizer_b)
+          if (const std::optional<TokenId> id = first_differing_token(*tokenizer_a, *tokenizer_b)) {
+            fit.differing_id = *id;
+            if (std::size_t(*id) < tokenizer_a->vocab_size()) fit.token_a = tokenizer_a->token_bytes(*id);
+            if (std::size_t(*id) < tokenizer_b->vocab_size()) fit.token_b = tokenizer_b->token_bytes(*id);
+          }
+      }
       fit.shared_files = same_device && !gpu && same_folder(dir, model_->info().snapshot_dir) && !quantized_on_load_ &&
                          request.quantize.isEmpty();
     } else {

@@ -34,6 +34,11 @@ class Tokenizer {
   virtual std::size_t vocab_size() const = 0;
 };
 
+// The first id that does not stand for the same bytes in both (an id only one of them has counts):
+// models whose tokenizers differ cannot be compared token by token, even at the same vocabulary size.
+// std::nullopt when every id agrees.
+std::optional<TokenId> first_differing_token(const Tokenizer& a, const Tokenizer& b);
+
 // Turns a stream of token ids into text, emitting only complete UTF-8 characters.
 class DecodeStream {
  public:

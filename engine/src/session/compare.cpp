@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "logitscope/errors.h"
 #include "logitscope/session.h"
+#include "logitscope/tokenizer.h"
 #include "session/distribution.h"
 
 namespace logitscope {
@@ -28,6 +30,10 @@ std::vector<TokenComparison> compare_models(const Model& a, const Model& b, std:
   if (b.config().vocab_size != V)
     throw Error("the two models have different vocabularies (" + std::to_string(V) + " and " +
                 std::to_string(b.config().vocab_size) + " tokens): they cannot be compared token by token");
+  if (&a != &b && a.tokenizer() && b.tokenizer())
+    if (const std::optional<TokenId> id = first_differing_token(*a.tokenizer(), *b.tokenizer()))
+      throw Error("the two models' tokenizers differ from token id " + std::to_string(*id) +
+                  " on: they cannot be compared token by token");
   if (ids.size() < 2) throw Error("compare needs at least 2 tokens (the first only conditions the second)");
   if (std::int64_t(ids.size()) > std::min(a.max_context(), b.max_context()))
     throw Error("compare: " + std::to_string(ids.size()) + " tokens exceed the context the models were loaded with (" +

@@ -3,6 +3,7 @@
 // (added tokens -> normalizer -> pre-tokenizer -> BPE -> post-processor; decoder for the way back).
 #include "logitscope/tokenizer.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -231,6 +232,14 @@ std::string DecodeStream::flush() {
   emitted_bytes_ = 0;
   prefix_start_ = 0;
   return rest;
+}
+
+std::optional<TokenId> first_differing_token(const Tokenizer& a, const Tokenizer& b) {
+  const std::size_t shared = std::min(a.vocab_size(), b.vocab_size());
+  for (std::size_t id = 0; id < shared; ++id)
+    if (a.token_bytes(TokenId(id)) != b.token_bytes(TokenId(id))) return TokenId(id);
+  if (a.vocab_size() != b.vocab_size()) return TokenId(shared);
+  return std::nullopt;
 }
 
 }  // namespace logitscope

@@ -95,6 +95,18 @@ class TestCompareData : public QObject {
     QVERIFY2(why.contains(QStringLiteral("vocabulary has 32000 tokens and this one's 131072")), qPrintable(why));
   }
 
+  // Same size is not the same vocabulary: the first id whose bytes differ is named, its bytes
+  // printable in the message.
+  void a_second_model_whose_tokenizer_names_an_id_otherwise_is_refused() {
+    workbench::SecondModelFit fit;
+    fit.vocab_a = fit.vocab_b = 4;
+    fit.differing_id = 2;
+    fit.token_a = "c";
+    fit.token_b = "\n\xff";
+    const QString why = workbench::second_model_refusal(fit);
+    QVERIFY2(why.contains(QStringLiteral("token id 2 is \"c\" in this model and \"\\x0a\\xff\" in the second")), qPrintable(why));
+  }
+
   void host_memory_must_hold_both_models_unless_they_share_their_files() {
     const std::uint64_t gib = std::uint64_t(1) << 30;
     workbench::SecondModelFit fit;

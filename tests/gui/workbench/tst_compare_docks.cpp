@@ -411,6 +411,46 @@ class TestCompareDocks : public QObject {
     QVERIFY2(window_->comparison()->caption_text().contains(message), qPrintable(window_->comparison()->caption_text()));
   }
 
+  // A copy of the demo model whose tokenizer gives two ids each other's tokens (same vocabulary size):
+  // refused before any weight is read, naming the first id that differs.
+  void a_second_model_with_another_tokenizer_of_the_same_size_is_refused() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QDir demo(demo_model_dir());
+    for (const QString& name : demo.entryList(QDir::Files)) QVERIFY(QFile::copy(demo.filePath(name), dir.filePath(name)));
+    QFile file(dir.filePath(QStringLiteral("tokenizer.json")));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QJsonObject json = QJsonDocument::fromJson(file.readAll()).object();
+    file.close();
+    QJsonObject model = json.value(QStringLiteral("model")).toObject();
+    QJsonObject vocab = model.value(QStringLiteral("vocab")).toObject();
+    QString first, second;  // the tokens of ids 300 and 301
+    for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+      if (it.value().toInt() == 300) first = it.key();
+      if (it.value().toInt() == 301) second = it.key();
+    }
+    QVERIFY(!first.isEmpty() && !second.isEmpty());
+    vocab[first] = 301;
+    vocab[second] = 300;
+    model[QStringLiteral("vocab")] = vocab;
+    json[QStringLiteral("model")] = model;
+    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    file.write(QJsonDocument(json).toJson());
+    file.close();
+
+    QSignalSpy failed(window_->engine(), &EngineController::second_load_failed);
+    QSignalSpy loaded(window_->engine(), &EngineController::second_loaded);
+    LoadRequest request;
+    request.model = dir.path();
+    request.backend = QStringLiteral("cpu");
+    window_->compare()->load_second(request);
+    QVERIFY(failed.count() == 1 || failed.wait(30000));
+    QCOMPARE(loaded.count(), 0);
+    const QString message = failed.front().front().toString();
+    QVERIFY2(message.contains(QStringLiteral("The two tokenizers differ: token id 300 is ")), qPrintable(message));
+    QVERIFY(!window_->compare()->second_model().has_value());
+  }
+
   void hidden_docks_ask_the_engine_for_nothing() {
     for (const char* name : {"effectDock", "compareDock"}) dock(name)->hide();
     const std::uint64_t effect_before = window_->compare()->effect_request();

@@ -4,12 +4,18 @@
 // `compare --jsonl` prints one object per token with the documented fields.
 #include <QtTest>
 
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "golden.h"
 #include "logitscope/compare.h"
 #include "logitscope/errors.h"
 #include "logitscope/model.h"
+#include "logitscope/tokenizer.h"
 #include "reference_model.h"
 
 using namespace logitscope;
@@ -66,6 +72,43 @@ class Compare : public QObject {
     } catch (const Error& e) {
       QVERIFY2(std::string(e.what()).find("different vocabularies") != std::string::npos, e.what());
     }
+  }
+
+  // Same vocabulary size, tokenizers that give ids other tokens: refused, naming the first such id;
+  // first_differing_token finds it (and an id only one of them has).
+  void tokenizers_that_name_an_id_otherwise_are_refused() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    // A byte-level-free BPE over whole-word tokens: `vocab` in id order.
+    auto tokenizer_json = [](const std::vector<std::string>& vocab) {
+      nlohmann::json ids = nlohmann::json::object();
+      for (std::size_t i = 0; i < vocab.size(); ++i) ids[vocab[i]] = i;
+      return nlohmann::json{{"version", "1.0"}, {"added_tokens", nlohmann::json::array()}, {"normalizer", nullptr},
+                            {"pre_tokenizer", nullptr}, {"post_processor", nullptr}, {"decoder", nullptr},
+                            {"model", {{"type", "BPE"}, {"vocab", ids}, {"merges", nlohmann::json::array()}}}}
+          .dump();
+    };
+    const std::filesystem::path root(dir.path().toStdString());
+    for (const auto& [name, text] : {std::pair{"a", tokenizer_json({"a", "b", "c"})}, std::pair{"b", tokenizer_json({"b", "a", "c"})}}) {
+      std::filesystem::copy(source(), root / name);
+      std::ofstream(root / name / "tokenizer.json") << text;
+    }
+    auto a = logitscope::test::load_cpu_reference(root / "a"), b = logitscope::test::load_cpu_reference(root / "b");
+    QVERIFY(a->tokenizer() && b->tokenizer());
+    QCOMPARE(first_differing_token(*a->tokenizer(), *a->tokenizer()), std::optional<TokenId>());
+    QCOMPARE(first_differing_token(*a->tokenizer(), *b->tokenizer()), std::optional<TokenId>(0));
+    try {
+      compare_models(*a, *b, std::vector<TokenId>{5, 6, 7});
+      QFAIL("compared models whose tokenizers differ");
+    } catch (const Error& e) {
+      QVERIFY2(std::string(e.what()).find("tokenizers differ from token id 0 on") != std::string::npos, e.what());
+    }
+    const auto same = compare_models(*a, *a, std::vector<TokenId>{5, 6, 7});  // one model: no check needed
+    QCOMPARE(same.size(), std::size_t(2));
+
+    std::ofstream(root / "b" / "tokenizer.json") << tokenizer_json({"a", "b", "c", "d"});
+    auto longer = logitscope::test::load_cpu_reference(root / "b");
+    QCOMPARE(first_differing_token(*a->tokenizer(), *longer->tokenizer()), std::optional<TokenId>(3));  // only one has id 3
   }
 
   void cli_prints_one_object_per_token() {
