@@ -23,6 +23,7 @@
 #include <qcustomplot.h>
 
 #include <cmath>
+#include <functional>
 
 #include "chat_pane.h"
 #include "compare_driver.h"
@@ -206,6 +207,20 @@ class TestCompareDocks : public QObject {
     return false;
   }
 
+  // A copy of the demo model in `dir` whose JSON file `name` went through `edit`.
+  static bool edited_demo_copy(const QTemporaryDir& dir, const QString& name, const std::function<void(QJsonObject&)>& edit) {
+    const QDir demo(demo_model_dir());
+    for (const QString& file : demo.entryList(QDir::Files))
+      if (!QFile::copy(demo.filePath(file), dir.filePath(file))) return false;
+    QFile file(dir.filePath(name));
+    if (!file.open(QIODevice::ReadOnly)) return false;
+    QJsonObject json = QJsonDocument::fromJson(file.readAll()).object();
+    file.close();
+    edit(json);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)) return false;
+    return file.write(QJsonDocument(json).toJson()) > 0;
+  }
+
  private slots:
   void initTestCase() {
     if (!testing::demo_model_present()) QSKIP("resources/demo-model is not there");
@@ -385,18 +400,12 @@ class TestCompareDocks : public QObject {
   void a_second_model_with_another_vocabulary_is_refused() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    const QDir demo(demo_model_dir());
-    for (const QString& name : demo.entryList(QDir::Files)) QVERIFY(QFile::copy(demo.filePath(name), dir.filePath(name)));
-    QFile config(dir.filePath(QStringLiteral("config.json")));
-    QVERIFY(config.open(QIODevice::ReadOnly));
-    QJsonObject json = QJsonDocument::fromJson(config.readAll()).object();
-    config.close();
-    const qint64 vocab = qint64(json.value(QStringLiteral("vocab_size")).toDouble());
+    qint64 vocab = 0;
+    QVERIFY(edited_demo_copy(dir, QStringLiteral("config.json"), [&vocab](QJsonObject& json) {
+      vocab = qint64(json.value(QStringLiteral("vocab_size")).toDouble());
+      json[QStringLiteral("vocab_size")] = double(vocab + 64);
+    }));
     QCOMPARE(vocab, qint64(model_->config().vocab_size));
-    json[QStringLiteral("vocab_size")] = double(vocab + 64);
-    QVERIFY(config.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    config.write(QJsonDocument(json).toJson());
-    config.close();
 
     QSignalSpy failed(window_->engine(), &EngineController::second_load_failed);
     LoadRequest request;
@@ -416,27 +425,20 @@ class TestCompareDocks : public QObject {
   void a_second_model_with_another_tokenizer_of_the_same_size_is_refused() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    const QDir demo(demo_model_dir());
-    for (const QString& name : demo.entryList(QDir::Files)) QVERIFY(QFile::copy(demo.filePath(name), dir.filePath(name)));
-    QFile file(dir.filePath(QStringLiteral("tokenizer.json")));
-    QVERIFY(file.open(QIODevice::ReadOnly));
-    QJsonObject json = QJsonDocument::fromJson(file.readAll()).object();
-    file.close();
-    QJsonObject model = json.value(QStringLiteral("model")).toObject();
-    QJsonObject vocab = model.value(QStringLiteral("vocab")).toObject();
-    QString first, second;  // the tokens of ids 300 and 301
-    for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-      if (it.value().toInt() == 300) first = it.key();
-      if (it.value().toInt() == 301) second = it.key();
-    }
+    QString first, second;  // the tokens of ids 300 and 301, swapped in the copy
+    QVERIFY(edited_demo_copy(dir, QStringLiteral("tokenizer.json"), [&](QJsonObject& json) {
+      QJsonObject model = json.value(QStringLiteral("model")).toObject();
+      QJsonObject vocab = model.value(QStringLiteral("vocab")).toObject();
+      for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+        if (it.value().toInt() == 300) first = it.key();
+        if (it.value().toInt() == 301) second = it.key();
+      }
+      vocab[first] = 301;
+      vocab[second] = 300;
+      model[QStringLiteral("vocab")] = vocab;
+      json[QStringLiteral("model")] = model;
+    }));
     QVERIFY(!first.isEmpty() && !second.isEmpty());
-    vocab[first] = 301;
-    vocab[second] = 300;
-    model[QStringLiteral("vocab")] = vocab;
-    json[QStringLiteral("model")] = model;
-    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    file.write(QJsonDocument(json).toJson());
-    file.close();
 
     QSignalSpy failed(window_->engine(), &EngineController::second_load_failed);
     QSignalSpy loaded(window_->engine(), &EngineController::second_loaded);
