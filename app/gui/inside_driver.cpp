@@ -115,7 +115,7 @@ void InsideDriver::set_full_attention_bytes(std::int64_t bytes) {
 }
 
 void InsideDriver::inspect_text(std::vector<TokenId> ids, int index) {
-  if (ids.empty()) return;
+  if (ids.size() < 2) return;  // a text of one token has nothing scored to look at
   on_text_ = true;
   text_ids_ = std::move(ids);
   text_index_ = std::clamp(index, 1, int(text_ids_.size()) - 1);

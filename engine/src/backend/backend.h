@@ -113,6 +113,9 @@ class Backend {
     (void)state;
     throw Error("the logit lens is not available on the " + device_name() + " backend yet");
   }
+  // Whether forward() honours capture_internals; when not, internals() throws the reason (callers
+  // ask first, so that a long prompt is not run for nothing).
+  virtual bool captures_internals() const { return false; }
   // The internals of every row of the last forward that asked for them (capture_internals).
   virtual PromptInternals internals(BackendState& state) {
     (void)state;

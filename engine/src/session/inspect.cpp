@@ -25,6 +25,7 @@ PromptInternals inspect_prompt(const Model& model, std::span<const TokenId> ids,
                   std::to_string(ids.size()) + " ids (expected 0.." + std::to_string(ids.size() - 1) + ")");
   Backend& backend = model.backend();
   auto state = backend.create_state(model.max_context());
+  if (!backend.captures_internals()) (void)backend.internals(*state);  // throws the reason before any forward
   ForwardOptions options;
   options.capture_internals = true;
   options.capture_routing = false;

@@ -67,6 +67,8 @@ Trace trace_tokens(const Model& model, std::span<const TokenId> ids, const Trace
 
   Backend& backend = model.backend();
   auto state = backend.create_state(model.max_context());
+  // A backend that cannot capture internals says so before any forward runs.
+  if (options.internals && !backend.captures_internals()) (void)backend.internals(*state);
   ForwardOptions forward;
   forward.all_logits = true;
   forward.capture_routing = true;

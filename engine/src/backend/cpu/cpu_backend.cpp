@@ -213,6 +213,7 @@ class CpuBackend : public Backend {
   }
 
   std::vector<float> logits(BackendState& base) override { return static_cast<CpuState&>(base).logits; }
+  bool captures_internals() const override { return true; }
   PromptInternals internals(BackendState& base) override {
     auto& state = static_cast<CpuState&>(base);
     if (state.internals.positions == 0) throw Error("no internals: run a forward with capture_internals first");
