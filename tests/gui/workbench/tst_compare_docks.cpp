@@ -221,6 +221,20 @@ class TestCompareDocks : public QObject {
     return file.write(QJsonDocument(json).toJson()) > 0;
   }
 
+  // Asks the window to load `dir` (CPU) as the second model and waits for the refusal: its message
+  // (empty when none came within 30 s); `loaded` counts second_loaded signals meanwhile.
+  QString second_load_refusal(const QString& dir, int* loaded) {
+    QSignalSpy failed(window_->engine(), &EngineController::second_load_failed);
+    QSignalSpy loaded_spy(window_->engine(), &EngineController::second_loaded);
+    LoadRequest request;
+    request.model = dir;
+    request.backend = QStringLiteral("cpu");
+    window_->compare()->load_second(request);
+    if (failed.isEmpty()) failed.wait(30000);
+    *loaded = int(loaded_spy.count());
+    return failed.isEmpty() ? QString() : failed.front().front().toString();
+  }
+
  private slots:
   void initTestCase() {
     if (!testing::demo_model_present()) QSKIP("resources/demo-model is not there");
@@ -407,13 +421,9 @@ class TestCompareDocks : public QObject {
     }));
     QCOMPARE(vocab, qint64(model_->config().vocab_size));
 
-    QSignalSpy failed(window_->engine(), &EngineController::second_load_failed);
-    LoadRequest request;
-    request.model = dir.path();
-    request.backend = QStringLiteral("cpu");
-    window_->compare()->load_second(request);
-    QVERIFY(failed.count() == 1 || failed.wait(30000));
-    const QString message = failed.front().front().toString();
+    int loaded = 0;
+    const QString message = second_load_refusal(dir.path(), &loaded);
+    QVERIFY(!message.isEmpty());
     QVERIFY2(message.contains(QStringLiteral("vocabulary has %1 tokens and this one's %2").arg(vocab + 64).arg(vocab)), qPrintable(message));
     QVERIFY2(window_->banner_text().contains(message), qPrintable(window_->banner_text()));
     QVERIFY(!window_->compare()->second_model().has_value());
@@ -440,15 +450,10 @@ class TestCompareDocks : public QObject {
     }));
     QVERIFY(!first.isEmpty() && !second.isEmpty());
 
-    QSignalSpy failed(window_->engine(), &EngineController::second_load_failed);
-    QSignalSpy loaded(window_->engine(), &EngineController::second_loaded);
-    LoadRequest request;
-    request.model = dir.path();
-    request.backend = QStringLiteral("cpu");
-    window_->compare()->load_second(request);
-    QVERIFY(failed.count() == 1 || failed.wait(30000));
-    QCOMPARE(loaded.count(), 0);
-    const QString message = failed.front().front().toString();
+    int loaded = 0;
+    const QString message = second_load_refusal(dir.path(), &loaded);
+    QVERIFY(!message.isEmpty());
+    QCOMPARE(loaded, 0);
     QVERIFY2(message.contains(QStringLiteral("The two tokenizers differ: token id 300 is ")), qPrintable(message));
     QVERIFY(!window_->compare()->second_model().has_value());
   }
